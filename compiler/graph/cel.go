@@ -1,0 +1,430 @@
+package graph
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/common/types/traits"
+	"github.com/google/cel-go/interpreter"
+)
+
+// CEL type names of the request view.
+const (
+	uriTypeName     = "sipfront.URI"
+	sourceTypeName  = "sipfront.Source"
+	contextTypeName = "sipfront.Context"
+	// contextVar is the hidden variable that the request-scoped functions
+	// (header, has_header, registered, source_in, is_local) are rewritten to
+	// use. It is reserved: policies must not name it.
+	contextVar = "__ctx"
+)
+
+var (
+	uriType     = types.NewObjectType(uriTypeName)
+	sourceType  = types.NewObjectType(sourceTypeName)
+	contextType = types.NewOpaqueType(contextTypeName)
+	paramsType  = types.NewMapType(types.StringType, types.StringType)
+)
+
+// Variables lists every CEL variable with its type and meaning, for docs and
+// completion. The order is the documentation order.
+var Variables = []struct{ Name, Type, Doc string }{
+	{"method", "string", "request method, e.g. 'INVITE'"},
+	{"ruri", "URI", "Request-URI (after DID mapping when an alias applied)"},
+	{"from", "URI", "From header URI"},
+	{"to", "URI", "To header URI"},
+	{"source", "Source", "where the request came from: ip, port, transport"},
+	{"user_agent", "string", "User-Agent header, '' when absent"},
+	{"call_id", "string", "Call-ID header"},
+	{"in_dialog", "bool", "true when the To header has a tag"},
+	{"auth_user", "string", "digest user proved by this request, '' when none"},
+}
+
+// Functions lists the request-scoped functions, for docs.
+var Functions = []struct{ Signature, Doc string }{
+	{"header(name string) string", "first value of a header, '' when absent"},
+	{"has_header(name string) bool", "whether the header is present"},
+	{"is_local(host string) bool", "whether host is one of proxy.domains or the advertised address"},
+	{"registered(user string) bool", "whether user has at least one live registration"},
+	{"source_in(group string) bool", "whether the source IP is in the named trusted group"},
+}
+
+var (
+	envOnce sync.Once
+	envVal  *cel.Env
+	envErr  error
+)
+
+// Env returns the CEL environment conditions are compiled in. It is built
+// once per process and shared: compiling policies never rebuilds it.
+func Env() (*cel.Env, error) {
+	envOnce.Do(func() { envVal, envErr = newEnv() })
+	return envVal, envErr
+}
+
+func newEnv() (*cel.Env, error) {
+	base, err := cel.NewEnv()
+	if err != nil {
+		return nil, err
+	}
+	prov := &requestTypes{Provider: base.CELTypeProvider()}
+	opts := []cel.EnvOption{
+		cel.CustomTypeProvider(prov),
+		cel.Variable("method", cel.StringType),
+		cel.Variable("ruri", uriType),
+		cel.Variable("from", uriType),
+		cel.Variable("to", uriType),
+		cel.Variable("source", sourceType),
+		cel.Variable("user_agent", cel.StringType),
+		cel.Variable("call_id", cel.StringType),
+		cel.Variable("in_dialog", cel.BoolType),
+		cel.Variable("auth_user", cel.StringType),
+		cel.Variable(contextVar, contextType),
+	}
+	for _, fn := range contextFunctions {
+		opts = append(opts,
+			cel.Macros(cel.GlobalMacro(fn.name, 1, contextMacro(fn.name))),
+			cel.Function(fn.name, cel.MemberOverload(contextTypeName+"_"+fn.name,
+				[]*cel.Type{contextType, cel.StringType}, fn.result,
+				cel.BinaryBinding(fn.impl))))
+	}
+	return base.Extend(opts...)
+}
+
+// contextMacro rewrites name(x) into __ctx.name(x) so that the function can
+// reach the request and runtime state through the activation: cel-go binds
+// function implementations once per environment, not per evaluation.
+func contextMacro(name string) cel.MacroFactory {
+	return func(eh cel.MacroExprFactory, target ast.Expr, args []ast.Expr) (ast.Expr, *cel.Error) {
+		return eh.NewMemberCall(name, eh.NewIdent(contextVar), args...), nil
+	}
+}
+
+var contextFunctions = []struct {
+	name   string
+	result *cel.Type
+	impl   func(lhs, rhs ref.Val) ref.Val
+}{
+	{"header", cel.StringType, func(l, r ref.Val) ref.Val {
+		v, _ := l.(*evalContext).header(string(r.(types.String)))
+		return types.String(v)
+	}},
+	{"has_header", cel.BoolType, func(l, r ref.Val) ref.Val {
+		_, ok := l.(*evalContext).header(string(r.(types.String)))
+		return types.Bool(ok)
+	}},
+	{"is_local", cel.BoolType, func(l, r ref.Val) ref.Val {
+		return types.Bool(l.(*evalContext).graph.IsLocal(string(r.(types.String))))
+	}},
+	{"registered", cel.BoolType, func(l, r ref.Val) ref.Val {
+		c := l.(*evalContext)
+		return types.Bool(c.state != nil && c.state.Registered(string(r.(types.String))))
+	}},
+	{"source_in", cel.BoolType, func(l, r ref.Val) ref.Val {
+		c := l.(*evalContext)
+		t := c.graph.TrustedByName(string(r.(types.String)))
+		return types.Bool(t != nil && t.Contains(c.req.Source.IP))
+	}},
+}
+
+// ContextFunctionNames lists the functions rewritten onto the hidden context,
+// so the compiler can check their literal arguments (source_in names).
+func ContextFunctionNames() []string {
+	names := make([]string, len(contextFunctions))
+	for i, f := range contextFunctions {
+		names[i] = f.name
+	}
+	return names
+}
+
+// IsLocal reports whether host is a local domain or the advertised host.
+func (g *Graph) IsLocal(host string) bool {
+	for _, d := range g.Proxy.Domains {
+		if strings.EqualFold(d, host) {
+			return true
+		}
+	}
+	adv := g.Proxy.Advertise
+	if i := strings.LastIndexByte(adv, ':'); i > 0 && !strings.Contains(adv[i:], "]") {
+		adv = adv[:i]
+	}
+	return adv != "" && strings.EqualFold(adv, host)
+}
+
+// evalContext is the per-evaluation activation: it resolves the variables
+// straight from the Request, without building maps.
+type evalContext struct {
+	req   *Request
+	graph *Graph
+	state State
+}
+
+var _ interpreter.Activation = (*evalContext)(nil)
+
+func (c *evalContext) ResolveName(name string) (any, bool) {
+	r := c.req
+	switch name {
+	case "method":
+		return types.String(r.Method), true
+	case "ruri":
+		return &r.RURI, true
+	case "from":
+		return &r.From, true
+	case "to":
+		return &r.To, true
+	case "source":
+		return &r.Source, true
+	case "user_agent":
+		return types.String(r.UserAgent), true
+	case "call_id":
+		return types.String(r.CallID), true
+	case "in_dialog":
+		return types.Bool(r.InDialog), true
+	case "auth_user":
+		return types.String(r.AuthUser), true
+	case contextVar:
+		return c, true
+	}
+	return nil, false
+}
+
+func (c *evalContext) Parent() interpreter.Activation { return nil }
+
+func (c *evalContext) header(name string) (string, bool) {
+	switch {
+	case strings.EqualFold(name, "User-Agent"):
+		return c.req.UserAgent, c.req.UserAgent != ""
+	case strings.EqualFold(name, "Call-ID"):
+		return c.req.CallID, c.req.CallID != ""
+	}
+	if c.req.Headers == nil {
+		return "", false
+	}
+	return c.req.Headers.Header(name)
+}
+
+// evalContext is also the ref.Val of the hidden __ctx variable.
+func (c *evalContext) ConvertToNative(reflectType reflect.Type) (any, error) {
+	return nil, fmt.Errorf("sipfront context cannot be converted")
+}
+func (c *evalContext) ConvertToType(t ref.Type) ref.Val {
+	return types.NewErr("sipfront context cannot be converted")
+}
+func (c *evalContext) Equal(other ref.Val) ref.Val { return types.Bool(other == ref.Val(c)) }
+func (c *evalContext) Type() ref.Type                { return contextType }
+func (c *evalContext) Value() any                    { return c }
+
+// requestTypes extends the base type provider with the URI and Source object
+// types. Field access goes through GetFrom closures on the Go structs, so no
+// reflection or map is involved per request.
+type requestTypes struct {
+	types.Provider
+}
+
+var requestFields = map[string]map[string]*types.FieldType{
+	uriTypeName: {
+		"scheme": strField(func(u *URI) string { return u.Scheme }),
+		"user":   strField(func(u *URI) string { return u.User }),
+		"host":   strField(func(u *URI) string { return u.Host }),
+		"port": {Type: types.IntType, IsSet: always,
+			GetFrom: func(o any) (any, error) { return types.Int(o.(*URI).Port), nil }},
+		"params": {Type: paramsType, IsSet: always,
+			GetFrom: func(o any) (any, error) { return paramsVal{o.(*URI).Params}, nil }},
+	},
+	sourceTypeName: {
+		"ip": {Type: types.StringType, IsSet: always,
+			GetFrom: func(o any) (any, error) { return types.String(o.(*Source).IP.String()), nil }},
+		"port": {Type: types.IntType, IsSet: always,
+			GetFrom: func(o any) (any, error) { return types.Int(o.(*Source).Port), nil }},
+		"transport": {Type: types.StringType, IsSet: always,
+			GetFrom: func(o any) (any, error) { return types.String(o.(*Source).Transport), nil }},
+	},
+}
+
+func strField(get func(*URI) string) *types.FieldType {
+	return &types.FieldType{Type: types.StringType, IsSet: always,
+		GetFrom: func(o any) (any, error) { return types.String(get(o.(*URI))), nil }}
+}
+
+func always(any) bool { return true }
+
+func (p *requestTypes) FindStructType(name string) (*types.Type, bool) {
+	switch name {
+	case uriTypeName:
+		return types.NewTypeTypeWithParam(uriType), true
+	case sourceTypeName:
+		return types.NewTypeTypeWithParam(sourceType), true
+	}
+	return p.Provider.FindStructType(name)
+}
+
+func (p *requestTypes) FindStructFieldNames(name string) ([]string, bool) {
+	if fields, ok := requestFields[name]; ok {
+		names := make([]string, 0, len(fields))
+		for n := range fields {
+			names = append(names, n)
+		}
+		return names, true
+	}
+	return p.Provider.FindStructFieldNames(name)
+}
+
+func (p *requestTypes) FindStructFieldType(name, field string) (*types.FieldType, bool) {
+	if fields, ok := requestFields[name]; ok {
+		ft, ok := fields[field]
+		return ft, ok
+	}
+	return p.Provider.FindStructFieldType(name, field)
+}
+
+// paramsVal is a read-only CEL map<string,string> over URI parameters.
+type paramsVal struct{ p Params }
+
+var (
+	_ traits.Mapper = paramsVal{}
+)
+
+func (v paramsVal) ConvertToNative(reflectType reflect.Type) (any, error) {
+	return nil, fmt.Errorf("uri params cannot be converted")
+}
+func (v paramsVal) ConvertToType(t ref.Type) ref.Val {
+	if t == types.MapType {
+		return v
+	}
+	return types.NewErr("uri params cannot be converted to %v", t)
+}
+func (v paramsVal) Equal(other ref.Val) ref.Val { return types.False }
+func (v paramsVal) Type() ref.Type              { return types.MapType }
+func (v paramsVal) Value() any                  { return v.p }
+func (v paramsVal) Contains(key ref.Val) ref.Val {
+	_, ok := v.Find(key)
+	return types.Bool(ok)
+}
+func (v paramsVal) Get(key ref.Val) ref.Val {
+	if val, ok := v.Find(key); ok {
+		return val
+	}
+	return types.NewErr("no such uri parameter: %v", key)
+}
+func (v paramsVal) Find(key ref.Val) (ref.Val, bool) {
+	k, ok := key.(types.String)
+	if !ok {
+		return nil, false
+	}
+	s, found := v.p.Get(string(k))
+	if !found {
+		return nil, false
+	}
+	return types.String(s), true
+}
+func (v paramsVal) Size() ref.Val { return types.Int(len(v.p)) }
+func (v paramsVal) Iterator() traits.Iterator {
+	return &paramsIter{p: v.p}
+}
+
+type paramsIter struct {
+	paramsVal
+	p Params
+	i int
+}
+
+func (it *paramsIter) HasNext() ref.Val { return types.Bool(it.i < len(it.p)) }
+func (it *paramsIter) Next() ref.Val {
+	if it.i >= len(it.p) {
+		return nil
+	}
+	it.i++
+	return types.String(it.p[it.i-1].Name)
+}
+
+// Condition is a compiled, type-checked CEL boolean expression.
+type Condition struct {
+	// Source is the expression text as written.
+	Source  string
+	program cel.Program
+}
+
+// NewCondition wraps a checked AST of type bool into a Condition. The
+// compiler calls it once per expression; evaluation never compiles.
+func NewCondition(src string, checked *cel.Ast) (*Condition, error) {
+	env, err := Env()
+	if err != nil {
+		return nil, err
+	}
+	prg, err := env.Program(checked, cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return nil, fmt.Errorf("condition %q: %w", src, err)
+	}
+	return &Condition{Source: src, program: prg}, nil
+}
+
+// Eval evaluates the condition for one request. An evaluation error (such as
+// a missing map key) counts as false and is returned for explain output.
+func (c *Condition) eval(ctx *evalContext) (bool, error) {
+	out, _, err := c.program.Eval(ctx)
+	if err != nil {
+		return false, err
+	}
+	b, ok := out.(types.Bool)
+	if !ok {
+		return false, fmt.Errorf("condition %q returned %s, not bool", c.Source, out.Type().TypeName())
+	}
+	return bool(b), nil
+}
+
+// ExprError is a CEL parse or type error inside a condition, located by
+// byte offset within the expression text so that the compiler can map it to
+// a file, line and column.
+type ExprError struct {
+	Offset  int
+	Message string
+}
+
+// CompileCondition parses and type-checks src, which must be a bool
+// expression. On failure it returns every error CEL found.
+func CompileCondition(src string) (*Condition, []ExprError) {
+	env, err := Env()
+	if err != nil {
+		return nil, []ExprError{{Message: err.Error()}}
+	}
+	checked, iss := env.Compile(src)
+	if iss != nil && iss.Err() != nil {
+		var out []ExprError
+		for _, e := range iss.Errors() {
+			out = append(out, ExprError{Offset: offsetOf(src, e.Location.Line(), e.Location.Column()), Message: e.Message})
+		}
+		return nil, out
+	}
+	if !checked.OutputType().IsExactType(types.BoolType) {
+		return nil, []ExprError{{Message: fmt.Sprintf("condition must be bool, but it is %s", checked.OutputType())}}
+	}
+	c, err := NewCondition(src, checked)
+	if err != nil {
+		return nil, []ExprError{{Message: err.Error()}}
+	}
+	return c, nil
+}
+
+// offsetOf turns CEL's 1-based line and 0-based column (in code points) into
+// a byte offset in src.
+func offsetOf(src string, line, col int) int {
+	off := 0
+	for l := 1; l < line && off < len(src); off++ {
+		if src[off] == '\n' {
+			l++
+		}
+	}
+	for i := range src[off:] {
+		if col == 0 {
+			return off + i
+		}
+		col--
+	}
+	return len(src)
+}

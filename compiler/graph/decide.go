@@ -1,0 +1,307 @@
+package graph
+
+import "fmt"
+
+// State is the runtime state a decision reads: registrations, member health,
+// balancing, carrier limits and digest verification. The runtime implements
+// it over its live tables; StaticState implements it for `sipfront test`,
+// `explain` and `plan`, where there is no network.
+type State interface {
+	// Registered reports whether user has a live registration.
+	Registered(user string) bool
+	// Authenticate checks the request's credentials against a's store and
+	// returns the proven user. ok is false when the request must be
+	// challenged.
+	Authenticate(a *Auth, req *Request) (user string, ok bool)
+	// MemberAvailable reports whether m may take a new call (up, enabled,
+	// not draining, not full).
+	MemberAvailable(m *Member) bool
+	// Pick chooses a member of p for a new request by p's balancing
+	// strategy, skipping members in tried and unavailable ones; nil when
+	// none is left.
+	Pick(p *Pool, req *Request, tried []*Member) *Member
+	// CarrierAvailable reports whether c may take a new call (within its
+	// limits and quality).
+	CarrierAvailable(c *Carrier) bool
+}
+
+// Action is the outcome of a decision.
+type Action uint8
+
+// Decision outcomes.
+const (
+	// ActionRelay forwards the request to Member, Carrier or registered
+	// contacts.
+	ActionRelay Action = iota + 1
+	// ActionReply answers with Status and Reason.
+	ActionReply
+	// ActionDrop discards the request silently.
+	ActionDrop
+	// ActionChallenge answers 407 (401 for REGISTER) with a digest
+	// challenge for Auth.Realm.
+	ActionChallenge
+	// ActionRegister hands a REGISTER to the registrar.
+	ActionRegister
+)
+
+var actionNames = [...]string{"", "relay", "reply", "drop", "challenge", "register"}
+
+// String returns the action's name as written in a test's expect block.
+func (a Action) String() string {
+	if int(a) < len(actionNames) {
+		return actionNames[a]
+	}
+	return fmt.Sprintf("action(%d)", a)
+}
+
+// Decision is what the graph decides for one request. It points into the
+// graph; it holds no copies.
+type Decision struct {
+	Action Action
+	// Status and Reason are set for ActionReply (and 503 when no target is
+	// available).
+	Status int
+	Reason string
+	// Filter is the filter that replied or dropped.
+	Filter *Filter
+	// Logged lists the log-only filters that matched (rare; allocated only
+	// then).
+	Logged []*Filter
+	// Auth is the auth stage that applied, nil when none did.
+	Auth *Auth
+	// AuthUser is the user the request proved; AuthTrusted is the trusted
+	// group that let it skip the challenge.
+	AuthUser    string
+	AuthTrusted *Trusted
+	// Alias is the table that rewrote the R-URI user from AliasFrom to
+	// Request.RURI.User.
+	Alias     *AliasTable
+	AliasFrom string
+	// Route is the matched route; nil when no route matched.
+	Route *Route
+	// Member is the pool member chosen for the first try; Owner is the
+	// member the route's prefix table named (by OwnerPrefix), which may be
+	// unavailable and so differ from Member.
+	Member      *Member
+	Owner       *Member
+	OwnerPrefix string
+	// Carriers is the LCR list for the R-URI user, by LCRPrefix, and
+	// Carrier the first available one.
+	Carriers  []*Carrier
+	LCRPrefix string
+	Carrier   *Carrier
+}
+
+// Target returns the ID of the chosen member or carrier, or "registrar",
+// or "" when nothing was chosen.
+func (d *Decision) Target() ID {
+	switch {
+	case d.Member != nil:
+		return d.Member.ID
+	case d.Carrier != nil:
+		return d.Carrier.ID
+	case d.Route != nil && d.Route.Target == TargetRegistrar:
+		return "registrar"
+	}
+	return ""
+}
+
+// Decide runs req through the graph: filters, auth, aliases, routes, target.
+// It may rewrite req.RURI.User (DID mapping) and req.AuthUser. trace may be
+// nil; when set, every step is recorded for explain.
+func (g *Graph) Decide(req *Request, st State, trace *Trace) Decision {
+	var d Decision
+	ctx := evalContext{req: req, graph: g, state: st}
+	if g.runFilters(&ctx, &d, trace) {
+		return d
+	}
+	if g.runAuth(&ctx, &d, trace) {
+		return d
+	}
+	g.runAliases(&ctx, &d, trace)
+	g.runRoutes(&ctx, &d, trace)
+	return d
+}
+
+func (g *Graph) runFilters(ctx *evalContext, d *Decision, trace *Trace) bool {
+	for _, f := range g.Filters {
+		ok, err := f.When.eval(ctx)
+		trace.add(f.ID, f.When, ok, err, "")
+		if !ok {
+			continue
+		}
+		switch f.Action {
+		case FilterReply:
+			d.Action, d.Status, d.Reason, d.Filter = ActionReply, f.Status, f.Reason, f
+			return true
+		case FilterDrop:
+			d.Action, d.Filter = ActionDrop, f
+			return true
+		default:
+			d.Logged = append(d.Logged, f)
+		}
+	}
+	return false
+}
+
+func (g *Graph) runAuth(ctx *evalContext, d *Decision, trace *Trace) bool {
+	for _, a := range g.Auth {
+		ok, err := a.When.evalOrTrue(ctx)
+		trace.add(a.ID, a.When, ok, err, "")
+		if !ok {
+			continue
+		}
+		d.Auth = a
+		for _, t := range a.Trust {
+			if t.Contains(ctx.req.Source.IP) {
+				d.AuthTrusted = t
+				trace.note(a.ID, "source %s is in %s: no challenge", ctx.req.Source.IP, t.ID)
+				return false
+			}
+		}
+		user, ok := ctx.state.Authenticate(a, ctx.req)
+		if !ok {
+			d.Action = ActionChallenge
+			trace.note(a.ID, "no valid credentials: challenge for realm %q", a.Realm)
+			return true
+		}
+		d.AuthUser, ctx.req.AuthUser = user, user
+		trace.note(a.ID, "authenticated as %q", user)
+		return false
+	}
+	return false
+}
+
+func (g *Graph) runAliases(ctx *evalContext, d *Decision, trace *Trace) {
+	for _, a := range g.Aliases {
+		ok, err := a.When.evalOrTrue(ctx)
+		trace.add(a.ID, a.When, ok, err, "")
+		if !ok {
+			continue
+		}
+		if to, found := a.Entries[ctx.req.RURI.User]; found {
+			d.Alias, d.AliasFrom = a, ctx.req.RURI.User
+			ctx.req.RURI.User = to
+			trace.note(a.ID, "R-URI user %s -> %s", d.AliasFrom, to)
+			return
+		}
+		trace.note(a.ID, "no entry for %q", ctx.req.RURI.User)
+	}
+}
+
+func (g *Graph) runRoutes(ctx *evalContext, d *Decision, trace *Trace) {
+	for _, r := range g.Routes {
+		ok, err := r.When.evalOrTrue(ctx)
+		trace.add(r.ID, r.When, ok, err, "")
+		if !ok {
+			continue
+		}
+		d.Route = r
+		g.target(ctx, r, d, trace)
+		return
+	}
+	d.Action, d.Status, d.Reason = ActionReply, 404, "Not Found"
+	trace.note("", "no route matched: 404")
+}
+
+func (g *Graph) target(ctx *evalContext, r *Route, d *Decision, trace *Trace) {
+	req, st := ctx.req, ctx.state
+	d.Action = ActionRelay
+	switch r.Target {
+	case TargetRegistrar:
+		if req.Method == "REGISTER" {
+			d.Action = ActionRegister
+		}
+	case TargetPool:
+		if r.Select != nil {
+			if name, prefix, ok := r.Select.Lookup(req.RURI.User); ok {
+				d.Owner, d.OwnerPrefix = r.Pool.Member(name), prefix
+				trace.note(r.Select.ID, "prefix %s owned by %s", prefix, name)
+			}
+		}
+		if d.Owner != nil && st.MemberAvailable(d.Owner) {
+			d.Member = d.Owner
+		} else {
+			if d.Owner != nil {
+				trace.note(d.Owner.ID, "owner unavailable: balancing by %s", r.Pool.Balance)
+			}
+			d.Member = st.Pick(r.Pool, req, nil)
+		}
+		if d.Member == nil {
+			d.Action, d.Status, d.Reason = ActionReply, 503, "Service Unavailable"
+			trace.note(r.Pool.ID, "no member available: 503")
+			return
+		}
+		trace.note(d.Member.ID, "chosen")
+	case TargetCarriers, TargetCarrier:
+		if r.Target == TargetCarrier {
+			d.Carriers = []*Carrier{r.Carrier} // single-element lists are cached per route by the compiler in future
+		} else {
+			d.Carriers, d.LCRPrefix = g.LCR.Lookup(req.RURI.User)
+		}
+		for _, c := range d.Carriers {
+			if st.CarrierAvailable(c) {
+				d.Carrier = c
+				break
+			}
+			trace.note(c.ID, "unavailable (limits or quality)")
+		}
+		if d.Carrier == nil {
+			d.Action, d.Status, d.Reason = ActionReply, 503, "Service Unavailable"
+			trace.note(r.ID, "no carrier for %q: 503", req.RURI.User)
+			return
+		}
+		trace.note(d.Carrier.ID, "chosen by LCR prefix %q", d.LCRPrefix)
+	}
+}
+
+// evalOrTrue treats a missing condition as always true.
+func (c *Condition) evalOrTrue(ctx *evalContext) (bool, error) {
+	if c == nil {
+		return true, nil
+	}
+	return c.eval(ctx)
+}
+
+// Trace records the steps of a decision for explain. A nil *Trace records
+// nothing and costs nothing.
+type Trace struct {
+	Steps []Step
+}
+
+// Step is one node visited during a decision.
+type Step struct {
+	// Node is the visited node; empty for a note on the decision as a whole.
+	Node ID
+	// Expr is the condition checked, empty for a note.
+	Expr string
+	// Matched is the condition's result.
+	Matched bool
+	// Err is an evaluation error, which counts as no match.
+	Err string
+	// Note explains what the node did.
+	Note string
+}
+
+func (t *Trace) add(id ID, c *Condition, ok bool, err error, note string) {
+	if t == nil {
+		return
+	}
+	s := Step{Node: id, Matched: ok, Note: note}
+	if c != nil {
+		s.Expr = c.Source
+	} else {
+		s.Expr = "(always)"
+	}
+	if err != nil {
+		s.Err = err.Error()
+	}
+	t.Steps = append(t.Steps, s)
+}
+
+func (t *Trace) note(id ID, format string, args ...any) {
+	if t == nil {
+		return
+	}
+	t.Steps = append(t.Steps, Step{Node: id, Note: fmt.Sprintf(format, args...)})
+}

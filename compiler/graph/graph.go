@@ -1,0 +1,363 @@
+// Package graph is the immutable routing decision graph that the compiler
+// builds from a policy and the runtime executes for every request.
+//
+// A *Graph is a plain value: once Compile returns it, nothing mutates it, so
+// every goroutine of the proxy may read it without locks. The runtime holds
+// the current graph in an atomic.Pointer and swaps it on reload. Runtime state
+// (member health, call counts, registrations, overrides) lives outside the
+// graph, keyed by the stable IDs defined here, so that it survives a swap.
+//
+// This package must not import HCL: the runtime depends on it, never on the
+// policy language.
+package graph
+
+import (
+	"net/netip"
+	"time"
+)
+
+// ID is the stable address of a node in the graph, such as
+// "pool.asterisk.member.ast2" or "route.did". IDs are derived from block
+// types and labels only, so the same policy text always yields the same IDs
+// and a reload keeps runtime state attached to the same nodes.
+type ID string
+
+// Pos is a source position kept for explain and plan output ("policy.hcl:12").
+// It is informational; the runtime never depends on it.
+type Pos struct {
+	File string
+	Line int
+}
+
+// Graph is a compiled policy. All fields are read-only after compilation.
+type Graph struct {
+	// Hash identifies the policy sources (hex SHA-256 of every file in
+	// lexical order); logs and the admin API report it.
+	Hash string
+	// Proxy holds listener and transaction settings.
+	Proxy Proxy
+	// Filters are checked first, in file order; the first one whose condition
+	// holds and that replies or drops decides the request.
+	Filters []*Filter
+	// Trusted lists the IP-auth groups by name.
+	Trusted []*Trusted
+	// Credentials lists the digest credential stores.
+	Credentials []*Credentials
+	// Auth lists the authentication stages in file order; the first whose
+	// condition holds applies.
+	Auth []*Auth
+	// Aliases lists the DID mapping tables in file order; the first whose
+	// condition holds and that knows the R-URI user rewrites it.
+	Aliases []*AliasTable
+	// Registrar is nil when the policy declares none.
+	Registrar *Registrar
+	// Pools lists the PBX pools in file order.
+	Pools []*Pool
+	// Prefixes lists the longest-prefix tables in file order.
+	Prefixes []*PrefixTable
+	// Carriers lists the PSTN carriers in file order.
+	Carriers []*Carrier
+	// LCR is the carrier table for routes whose target is all carriers,
+	// keyed by number prefix, each entry ordered by priority then weight.
+	LCR *LCRTable
+	// Routes are evaluated in file order, first match wins.
+	Routes []*Route
+
+	trustedByName map[string]*Trusted
+	nodes         map[ID]any
+}
+
+// Proxy holds the settings of the proxy block.
+type Proxy struct {
+	// Listen holds the sockets to serve, e.g. {udp 0.0.0.0:5060}.
+	Listen []Listen
+	// Advertise is the host (and optional :port) written into Via and
+	// Record-Route and seen by clients and carriers.
+	Advertise string
+	// Domains are the local domains served (is_local).
+	Domains []string
+	// Admin is the admin API and metrics address; empty disables it.
+	Admin string
+	// RingTimeout is Timer C: how long a branch may ring before it is
+	// cancelled with 408.
+	RingTimeout time.Duration
+	// MaxCallDuration ends a dialog the proxy tracks after this time; zero
+	// means no limit.
+	MaxCallDuration time.Duration
+}
+
+// Listen is one listening socket.
+type Listen struct {
+	// Transport is "udp" or "tcp".
+	Transport string
+	// Addr is host:port.
+	Addr string
+}
+
+// Action is what a filter does when its condition holds.
+type FilterAction uint8
+
+// Filter actions.
+const (
+	// FilterLog only logs and lets the request continue.
+	FilterLog FilterAction = iota
+	// FilterReply answers with Status and Reason.
+	FilterReply
+	// FilterDrop discards the request silently.
+	FilterDrop
+)
+
+// Filter is one filter block.
+type Filter struct {
+	ID     ID
+	Name   string
+	Pos    Pos
+	When   *Condition
+	Action FilterAction
+	Status int
+	Reason string
+	// Log is a message logged (at warn level) whenever the filter matches.
+	Log string
+}
+
+// Trusted is an IP-auth group: requests from these sources skip digest auth
+// and satisfy source_in(name).
+type Trusted struct {
+	ID      ID
+	Name    string
+	Pos     Pos
+	Sources []netip.Prefix
+}
+
+// Contains reports whether addr is inside one of the group's prefixes.
+func (t *Trusted) Contains(addr netip.Addr) bool {
+	for _, p := range t.Sources {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// Credentials is a digest credential store. File-backed stores are loaded at
+// compile time; Entries maps "user@domain" to the hex HA1.
+type Credentials struct {
+	ID       ID
+	Name     string
+	Pos      Pos
+	File     string
+	CacheTTL time.Duration
+	Entries  map[string]string
+}
+
+// Auth is an authentication stage.
+type Auth struct {
+	ID          ID
+	Name        string
+	Pos         Pos
+	When        *Condition
+	Trust       []*Trusted
+	Credentials *Credentials
+	Realm       string
+}
+
+// AliasTable maps R-URI users (DIDs) to local users.
+type AliasTable struct {
+	ID      ID
+	Name    string
+	Pos     Pos
+	File    string
+	When    *Condition
+	Entries map[string]string
+}
+
+// Registrar holds the registrar settings.
+type Registrar struct {
+	ID          ID
+	Pos         Pos
+	MaxContacts int
+	MaxExpires  time.Duration
+}
+
+// Balance is a pool's member selection strategy.
+type Balance string
+
+// Balancing strategies.
+const (
+	BalanceRoundRobin Balance = "round-robin"
+	BalanceWeighted   Balance = "weighted"
+	BalanceLeastCalls Balance = "least-calls"
+	BalanceHash       Balance = "hash"
+	BalanceResource   Balance = "resource"
+)
+
+// Balances lists every valid strategy, for validation and "did you mean".
+var Balances = []Balance{BalanceRoundRobin, BalanceWeighted, BalanceLeastCalls, BalanceHash, BalanceResource}
+
+// Pool is a set of PBX members behind one balancing strategy.
+type Pool struct {
+	ID      ID
+	Name    string
+	Pos     Pos
+	Balance Balance
+	// Resource names the capacity resource used by BalanceResource.
+	Resource string
+	// Affinity is "" or "party" (attended-transfer affinity).
+	Affinity string
+	Failover Failover
+	// Probe is nil when the pool is not probed.
+	Probe   *Probe
+	Members []*Member
+
+	memberByName map[string]*Member
+}
+
+// Member returns the member with the given name, or nil.
+func (p *Pool) Member(name string) *Member { return p.memberByName[name] }
+
+// Failover says when an INVITE is retried on the next member.
+type Failover struct {
+	// On lists the final status codes that trigger failover.
+	On []int
+	// MaxTries bounds the number of members tried for one request.
+	MaxTries int
+	// Timeout is how long to wait for a first (provisional or final) answer
+	// before trying the next member.
+	Timeout time.Duration
+}
+
+// Retries reports whether status triggers failover.
+func (f Failover) Retries(status int) bool {
+	for _, c := range f.On {
+		if c == status {
+			return true
+		}
+	}
+	return false
+}
+
+// Probe configures OPTIONS probing of pool members.
+type Probe struct {
+	Interval time.Duration
+	// Timeout is how long one probe waits for its answer.
+	Timeout time.Duration
+	// DownAfter consecutive failed probes mark a member down ("threshold").
+	DownAfter int
+	// UpAfter consecutive good probes mark it up again.
+	UpAfter int
+	// Accept lists the status codes that count as a good answer; a code
+	// below 10 is a class (2 means any 2xx).
+	Accept []int
+}
+
+// Member is one PBX of a pool.
+type Member struct {
+	ID   ID
+	Name string
+	Pos  Pos
+	Pool *Pool
+	// URI is the member's SIP URI as written in the policy.
+	URI string
+	// Host, Port and Transport are parsed from URI; Transport is "udp"
+	// unless the URI says otherwise.
+	Host      string
+	Port      int
+	Transport string
+	Weight    int
+	// Capacity maps a resource name to its capacity (resource balancing).
+	Capacity map[string]int
+}
+
+// Addr returns host:port of the member.
+func (m *Member) Addr() string { return joinHostPort(m.Host, m.Port) }
+
+// Carrier is a PSTN carrier (trunk).
+type Carrier struct {
+	ID        ID
+	Name      string
+	Pos       Pos
+	URI       string
+	Host      string
+	Port      int
+	Transport string
+	Prefixes  []string
+	Priority  int
+	Weight    int
+	Limits    Limits
+	// Quality is nil when the carrier has no quality block.
+	Quality *Quality
+	// Auth is nil when the carrier needs no authentication.
+	Auth *CarrierAuth
+}
+
+// Addr returns host:port of the carrier.
+func (c *Carrier) Addr() string { return joinHostPort(c.Host, c.Port) }
+
+// Limits caps a carrier's concurrent calls and calls per second; zero means
+// unlimited.
+type Limits struct {
+	Calls int
+	CPS   int
+}
+
+// Quality sets the minimum answer-seizure ratio over a window below which a
+// carrier is skipped.
+type Quality struct {
+	MinASR float64
+	Window time.Duration
+}
+
+// CarrierAuth holds the credentials sipfront answers a carrier's challenge
+// with. Password comes from env() at compile time.
+type CarrierAuth struct {
+	Username string
+	Password string
+}
+
+// TargetKind says where a route sends requests.
+type TargetKind uint8
+
+// Route target kinds.
+const (
+	// TargetPool relays to a member of Route.Pool.
+	TargetPool TargetKind = iota + 1
+	// TargetRegistrar handles REGISTER, or relays to the registered contacts
+	// of the R-URI user.
+	TargetRegistrar
+	// TargetCarriers relays to carriers chosen by least-cost routing.
+	TargetCarriers
+	// TargetCarrier relays to one named carrier (Route.Carrier).
+	TargetCarrier
+)
+
+// Fork is how a route reaches several registered contacts.
+type Fork string
+
+// Fork modes.
+const (
+	ForkParallel Fork = "parallel"
+	ForkSerial   Fork = "serial"
+)
+
+// Route is one route block.
+type Route struct {
+	ID   ID
+	Name string
+	Pos  Pos
+	// When is nil for an unconditional route.
+	When    *Condition
+	Target  TargetKind
+	Pool    *Pool
+	Carrier *Carrier
+	// Select is the prefix table that picks the owning member of Pool by
+	// the longest prefix of the R-URI user; nil when balancing alone picks.
+	Select *PrefixTable
+	Fork   Fork
+}
+
+// Node returns the node with the given ID (a *Filter, *Pool, *Member, ...)
+// or nil.
+func (g *Graph) Node(id ID) any { return g.nodes[id] }
+
+// TrustedByName returns the trusted group with that name, or nil.
+func (g *Graph) TrustedByName(name string) *Trusted { return g.trustedByName[name] }

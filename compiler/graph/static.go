@@ -1,0 +1,77 @@
+package graph
+
+import "hash/fnv"
+
+// StaticState is the State used where there is no live proxy: test blocks,
+// explain and plan. Every member and carrier is available unless listed as
+// down; registrations and authentication come from the fields.
+type StaticState struct {
+	// Users lists registered users.
+	Users map[string]bool
+	// Down lists members and carriers that are unavailable.
+	Down map[ID]bool
+}
+
+var _ State = StaticState{}
+
+// Registered implements State.
+func (s StaticState) Registered(user string) bool { return s.Users[user] }
+
+// Authenticate implements State: the request is authenticated when it names
+// its user (a test's auth_user).
+func (s StaticState) Authenticate(a *Auth, req *Request) (string, bool) {
+	return req.AuthUser, req.AuthUser != ""
+}
+
+// MemberAvailable implements State.
+func (s StaticState) MemberAvailable(m *Member) bool { return !s.Down[m.ID] }
+
+// CarrierAvailable implements State.
+func (s StaticState) CarrierAvailable(c *Carrier) bool { return !s.Down[c.ID] }
+
+// Pick implements State deterministically, as a fresh proxy would for its
+// first request: hash by Call-ID, the highest weight for weighted and
+// resource, otherwise the first member in declaration order.
+func (s StaticState) Pick(p *Pool, req *Request, tried []*Member) *Member {
+	var avail []*Member
+	for _, m := range p.Members {
+		if s.MemberAvailable(m) && !contains(tried, m) {
+			avail = append(avail, m)
+		}
+	}
+	if len(avail) == 0 {
+		return nil
+	}
+	switch p.Balance {
+	case BalanceHash:
+		h := fnv.New32a()
+		h.Write([]byte(req.CallID))
+		return avail[int(h.Sum32()%uint32(len(avail)))]
+	case BalanceWeighted:
+		best := avail[0]
+		for _, m := range avail[1:] {
+			if m.Weight > best.Weight {
+				best = m
+			}
+		}
+		return best
+	case BalanceResource:
+		best := avail[0]
+		for _, m := range avail[1:] {
+			if m.Capacity[p.Resource] > best.Capacity[p.Resource] {
+				best = m
+			}
+		}
+		return best
+	}
+	return avail[0]
+}
+
+func contains(list []*Member, m *Member) bool {
+	for _, x := range list {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
