@@ -235,7 +235,7 @@ func (g *Graph) target(ctx *evalContext, r *Route, d *Decision, trace *Trace) {
 		trace.note(d.Member.ID, "chosen")
 	case TargetCarriers, TargetCarrier:
 		if r.Target == TargetCarrier {
-			d.Carriers = []*Carrier{r.Carrier} // single-element lists are cached per route by the compiler in future
+			d.Carriers = r.carriers
 		} else {
 			d.Carriers, d.LCRPrefix = g.LCR.Lookup(req.RURI.User)
 		}

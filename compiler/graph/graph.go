@@ -353,6 +353,10 @@ type Route struct {
 	// the longest prefix of the R-URI user; nil when balancing alone picks.
 	Select *PrefixTable
 	Fork   Fork
+
+	// carriers is the one-element LCR list of a TargetCarrier route, built
+	// by Seal so that a decision does not allocate it.
+	carriers []*Carrier
 }
 
 // Node returns the node with the given ID (a *Filter, *Pool, *Member, ...)

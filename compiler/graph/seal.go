@@ -56,6 +56,9 @@ func (g *Graph) Seal() error {
 	}
 	for _, r := range g.Routes {
 		errs = append(errs, add(r.ID, r))
+		if r.Target == TargetCarrier && r.Carrier != nil {
+			r.carriers = []*Carrier{r.Carrier}
+		}
 	}
 	g.LCR = NewLCRTable(g.Carriers)
 	for _, err := range errs {
