@@ -217,8 +217,8 @@ func (c *evalContext) ConvertToType(t ref.Type) ref.Val {
 	return types.NewErr("sipfront context cannot be converted")
 }
 func (c *evalContext) Equal(other ref.Val) ref.Val { return types.Bool(other == ref.Val(c)) }
-func (c *evalContext) Type() ref.Type                { return contextType }
-func (c *evalContext) Value() any                    { return c }
+func (c *evalContext) Type() ref.Type              { return contextType }
+func (c *evalContext) Value() any                  { return c }
 
 // requestTypes extends the base type provider with the URI and Source object
 // types. Field access goes through GetFrom closures on the Go structs, so no
