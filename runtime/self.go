@@ -1,0 +1,221 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipfront/sipfront/compiler/graph"
+)
+
+// self is what the proxy knows about its own addresses: the advertised
+// host:port written into Via and Record-Route, and the listeners, so that it
+// recognises its own Route entries and Via headers.
+type self struct {
+	host     string
+	port     int
+	hostPort string
+	listen   []graph.Listen
+	// udpLocal is the first UDP listener's socket address: requests to
+	// UDP members leave from it (P2), never from an ephemeral socket.
+	udpLocal atomic.Pointer[sip.Addr]
+	// own lists every host:port that names this proxy.
+	own map[string]bool
+}
+
+// newSelf derives the proxy's addresses from the proxy block. The
+// advertised address defaults to the first listener.
+func newSelf(p graph.Proxy) (*self, error) {
+	if len(p.Listen) == 0 {
+		return nil, errors.New("proxy.listen is empty: nothing to serve")
+	}
+	s := &self{listen: p.Listen, own: map[string]bool{}}
+	for _, l := range p.Listen {
+		host, port, err := splitHostPort(l.Addr, 5060)
+		if err != nil {
+			return nil, fmt.Errorf("proxy.listen %q: %w", l.Addr, err)
+		}
+		s.own[net.JoinHostPort(host, strconv.Itoa(port))] = true
+	}
+	adv := p.Advertise
+	if adv == "" {
+		adv = p.Listen[0].Addr
+	}
+	firstPort := 5060
+	if _, port, err := splitHostPort(p.Listen[0].Addr, 5060); err == nil {
+		firstPort = port
+	}
+	host, port, err := splitHostPort(adv, firstPort)
+	if err != nil {
+		return nil, fmt.Errorf("proxy.advertise %q: %w", adv, err)
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return nil, fmt.Errorf("proxy.advertise is unset and the first listener %q is a wildcard address: set advertise", p.Listen[0].Addr)
+	}
+	s.host, s.port, s.hostPort = host, port, net.JoinHostPort(host, strconv.Itoa(port))
+	s.own[s.hostPort] = true
+	return s, nil
+}
+
+// splitHostPort splits host[:port], defaulting the port.
+func splitHostPort(hp string, def int) (string, int, error) {
+	if h, p, err := net.SplitHostPort(hp); err == nil {
+		port, err := strconv.Atoi(p)
+		if err != nil {
+			return "", 0, fmt.Errorf("bad port %q", p)
+		}
+		return h, port, nil
+	}
+	if hp == "" {
+		return "", 0, errors.New("empty address")
+	}
+	return strings.Trim(hp, "[]"), def, nil
+}
+
+func (s *self) setUDPLocal(a *net.UDPAddr) {
+	if s.udpLocal.Load() == nil {
+		s.udpLocal.Store(&sip.Addr{IP: a.IP, Port: a.Port})
+	}
+}
+
+func (s *self) listenString() string {
+	parts := make([]string, len(s.listen))
+	for i, l := range s.listen {
+		parts[i] = l.Transport + ":" + l.Addr
+	}
+	return strings.Join(parts, ",")
+}
+
+// restartNeeded names what a new proxy block changes that a reload cannot
+// apply, or "".
+func (s *self) restartNeeded(p graph.Proxy) string {
+	n, err := newSelf(p)
+	if err != nil || n.hostPort != s.hostPort || n.listenString() != s.listenString() {
+		return "listen/advertise"
+	}
+	return ""
+}
+
+// isOwn reports whether a URI names this proxy.
+func (s *self) isOwn(u *sip.Uri) bool {
+	port := u.Port
+	if port == 0 {
+		port = 5060
+	}
+	if port == s.port && strings.EqualFold(u.Host, s.host) {
+		return true
+	}
+	return s.own[net.JoinHostPort(strings.Trim(u.Host, "[]"), strconv.Itoa(port))]
+}
+
+// isOwnVia reports whether a Via header was written by this proxy.
+func (s *self) isOwnVia(v *sip.ViaHeader) bool {
+	return v.Port == s.port && v.Host == s.host
+}
+
+// branchPrefix marks branches this proxy generates; the loop hash follows.
+const branchPrefix = "z9hG4bK-sf"
+
+// newVia returns this proxy's Via for a request sent over transport, with
+// a branch made of the loop hash and a random part (RFC 3261 §16.6 step 8).
+func (s *self) newVia(transport string, loop uint64) *sip.ViaHeader {
+	var b [len(branchPrefix) + 16 + 1 + 16]byte
+	n := copy(b[:], branchPrefix)
+	n += hex16(b[n:], loop)
+	b[n] = '.'
+	n++
+	n += hex16(b[n:], rand.Uint64())
+	return &sip.ViaHeader{
+		ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: transport,
+		Host: s.host, Port: s.port,
+		Params: sip.HeaderParams{{K: "branch", V: string(b[:n])}},
+	}
+}
+
+func hex16(dst []byte, v uint64) int {
+	const digits = "0123456789abcdef"
+	for i := 15; i >= 0; i-- {
+		dst[i] = digits[v&0xf]
+		v >>= 4
+	}
+	return 16
+}
+
+// loopHash hashes the fields that stay the same when a request comes back
+// to this proxy unchanged (a loop) and differ when it spirals: R-URI, From
+// and To tags, Call-ID and CSeq.
+func loopHash(req *sip.Request) uint64 {
+	h := fnv.New64a()
+	u := &req.Recipient
+	for _, p := range [...]string{u.Scheme, u.User, u.Host, strconv.Itoa(u.Port), tag(req.From()), toTag(req), callID(req)} {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	if c := req.CSeq(); c != nil {
+		h.Write([]byte(strconv.FormatUint(uint64(c.SeqNo), 10)))
+		h.Write([]byte(c.MethodName))
+	}
+	return h.Sum64()
+}
+
+// isLoop reports whether req already passed through this proxy unchanged
+// (RFC 3261 §16.3 step 4). The hash is computed only when one of the Via
+// headers is ours, which is rare.
+func (s *self) isLoop(req *sip.Request) bool {
+	var want string
+	for _, h := range req.Headers() {
+		v, ok := h.(*sip.ViaHeader)
+		if !ok || !s.isOwnVia(v) {
+			continue
+		}
+		if want == "" {
+			var b [len(branchPrefix) + 16]byte
+			n := copy(b[:], branchPrefix)
+			hex16(b[n:], loopHash(req))
+			want = string(b[:])
+		}
+		if br, _ := v.Params.Get("branch"); strings.HasPrefix(br, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// recordRoute returns this proxy's Record-Route entry for transport.
+func (s *self) recordRoute(transport string) *sip.RecordRouteHeader {
+	params := sip.HeaderParams{{K: "lr", V: ""}}
+	if t := strings.ToLower(transport); t != "udp" {
+		params = sip.HeaderParams{{K: "transport", V: t}, {K: "lr", V: ""}}
+	}
+	return &sip.RecordRouteHeader{Address: sip.Uri{Scheme: "sip", Host: s.host, Port: s.port, UriParams: params}}
+}
+
+func tag(f *sip.FromHeader) string {
+	if f == nil {
+		return ""
+	}
+	t, _ := f.Params.Get("tag")
+	return t
+}
+
+func toTag(req *sip.Request) string {
+	if t := req.To(); t != nil {
+		v, _ := t.Params.Get("tag")
+		return v
+	}
+	return ""
+}
+
+func callID(m interface{ CallID() *sip.CallIDHeader }) string {
+	if c := m.CallID(); c != nil {
+		return string(*c)
+	}
+	return ""
+}

@@ -1,0 +1,318 @@
+// Package runtime is the proxy core of sipfront: a stateful SIP proxy
+// (RFC 3261 §16) on sipgo that executes the compiled decision graph for
+// every request, relays to pool members with serial failover, tracks
+// dialogs and swaps graphs atomically on reload.
+//
+// The package never imports the policy language: it is handed a Load
+// function that returns a sealed *graph.Graph.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/state"
+)
+
+// sipgoGlobals sets sipgo's process-wide knobs once.
+var sipgoGlobals sync.Once
+
+// DefaultGrace bounds how long Run waits for transactions in progress after
+// its context is cancelled.
+const DefaultGrace = 30 * time.Second
+
+// defaultRingTimeout is Timer C when the policy sets none (RFC 3261 §16.6
+// asks for more than three minutes; three is what most proxies use).
+const defaultRingTimeout = 3 * time.Minute
+
+// Config configures a Server.
+type Config struct {
+	// Load compiles the policy; it is called by New and on every Reload.
+	Load func() (*graph.Graph, error)
+	// Logger receives the proxy's logs; nil means slog.Default().
+	Logger *slog.Logger
+	// State holds member health, call counts and dialogs; nil: New creates
+	// one.
+	State *state.Store
+	// Observer receives per-request events; nil means none.
+	Observer Observer
+	// Grace bounds the wait for transactions in progress on shutdown; zero
+	// means DefaultGrace.
+	Grace time.Duration
+}
+
+// Observer receives per-request events; implementations must be cheap and
+// lock-free, since they run on the request path.
+type Observer interface {
+	// Request is called once per request the proxy handles; decidedBy is
+	// the filter or route that decided, "" when none did.
+	Request(method string, decidedBy graph.ID)
+	// Response is called for every final response sent upstream.
+	Response(code int)
+	// Relay is called for each try sent to a member.
+	Relay(member graph.ID)
+	// Failover is called for a try that failed over (code 0 means timeout
+	// or transport error).
+	Failover(from graph.ID, code int)
+	// Reload is called after every reload attempt.
+	Reload(ok bool)
+	// DecisionTime reports how long one graph decision took.
+	DecisionTime(d time.Duration)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Request(string, graph.ID)   {}
+func (nopObserver) Response(int)               {}
+func (nopObserver) Relay(graph.ID)             {}
+func (nopObserver) Failover(graph.ID, int)     {}
+func (nopObserver) Reload(bool)                {}
+func (nopObserver) DecisionTime(time.Duration) {}
+
+// Server is a running (or ready to run) proxy.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	obs   Observer
+	store *state.Store
+	graph atomic.Pointer[graph.Graph]
+
+	ua  *sipgo.UserAgent
+	srv *sipgo.Server
+	cli *sipgo.Client
+
+	// self is fixed at New from the first graph: listeners and the
+	// advertised address only change on restart.
+	self *self
+
+	ready    chan struct{}
+	draining atomic.Bool
+	// inflight counts handlers running; drain polls it (a WaitGroup may
+	// not be Added to while Wait runs).
+	inflight atomic.Int64
+	reloadMu sync.Mutex
+
+	// dropped counts datagrams sipgo could not parse.
+	dropped atomic.Uint64
+}
+
+// New loads and checks the first graph and prepares the SIP stack; it opens
+// no sockets (Run does).
+func New(cfg Config) (*Server, error) {
+	if cfg.Load == nil {
+		return nil, errors.New("runtime: Config.Load is nil")
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, store: cfg.State, ready: make(chan struct{})}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.obs == nil {
+		s.obs = nopObserver{}
+	}
+	if s.store == nil {
+		s.store = state.New()
+	}
+	g, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	if s.self, err = newSelf(g.Proxy); err != nil {
+		return nil, err
+	}
+	if err := s.newStack(); err != nil {
+		return nil, err
+	}
+	s.store.Attach(g)
+	s.graph.Store(g)
+	return s, nil
+}
+
+// load calls Config.Load and checks that this runtime serves the result.
+func (s *Server) load() (*graph.Graph, error) {
+	g, err := s.cfg.Load()
+	if err != nil {
+		return nil, fmt.Errorf("load policy: %w", err)
+	}
+	if g == nil {
+		return nil, errors.New("load policy: no graph")
+	}
+	if err := Supported(g); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// newStack builds the sipgo user agent, server and client. sipgo's loggers
+// are captured at construction, so the filtering logger goes in first.
+func (s *Server) newStack() error {
+	sipgoGlobals.Do(func() {
+		sip.UDPMTUSize = 65000 // P5: sipgo refuses to send UDP above MTU-200 otherwise
+		// Some sipgo paths log through the process-wide default logger;
+		// those only get warnings and errors.
+		sip.SetDefaultLogger(slog.New(&sipgoLogHandler{next: s.log.Handler(), dropped: new(atomic.Uint64)}))
+	})
+	sipLog := slog.New(&sipgoLogHandler{next: s.log.Handler(), dropped: &s.dropped})
+	ua, err := sipgo.NewUA(
+		sipgo.WithUserAgent("sipfront"),
+		sipgo.WithUserAgentHostname(s.self.host),
+		sipgo.WithUserAgentTransportLayerOptions(
+			sip.WithTransportLayerLogger(sipLog),
+			sip.WithTransportLayerReadFilter(contentLengthFilter),
+		),
+		sipgo.WithUserAgentTransactionLayerOptions(
+			sip.WithTransactionLayerLogger(sipLog),
+			sip.WithTransactionLayerUnhandledResponseHandler(s.strayResponse),
+		),
+	)
+	if err != nil {
+		return fmt.Errorf("sip user agent: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(sipLog))
+	if err != nil {
+		return fmt.Errorf("sip server: %w", err)
+	}
+	cli, err := sipgo.NewClient(ua, sipgo.WithClientLogger(sipLog),
+		sipgo.WithClientHostname(s.self.host), sipgo.WithClientPort(s.self.port))
+	if err != nil {
+		return fmt.Errorf("sip client: %w", err)
+	}
+	// One catch-all handler: sipgo's handler map is not locked, and a
+	// proxy forwards extension methods too.
+	for _, m := range []sip.RequestMethod{sip.INVITE, sip.ACK, sip.CANCEL, sip.BYE, sip.REGISTER,
+		sip.OPTIONS, sip.SUBSCRIBE, sip.NOTIFY, sip.REFER, sip.INFO, sip.MESSAGE, sip.PRACK,
+		sip.UPDATE, sip.PUBLISH} {
+		srv.OnRequest(m, s.handle)
+	}
+	srv.OnNoRoute(s.handle)
+	s.ua, s.srv, s.cli = ua, srv, cli
+	return nil
+}
+
+// Run listens on every proxy.listen address and serves until ctx is done;
+// then it stops taking new INVITEs (503), waits for transactions in
+// progress (bounded by Config.Grace) and closes the listeners.
+func (s *Server) Run(ctx context.Context) error {
+	closers, errc, err := s.listen()
+	if err != nil {
+		return err
+	}
+	close(s.ready)
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	defer stopSweep()
+	go s.sweep(sweepCtx)
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+		serveErr = fmt.Errorf("listener stopped: %w", serveErr)
+	}
+	s.drain()
+	for _, c := range closers {
+		c.Close()
+	}
+	s.ua.Close()
+	return serveErr
+}
+
+// drain refuses new INVITEs and waits for the handlers in progress.
+func (s *Server) drain() {
+	s.draining.Store(true)
+	grace := s.cfg.Grace
+	if grace <= 0 {
+		grace = DefaultGrace
+	}
+	deadline := time.Now().Add(grace)
+	for s.inflight.Load() > 0 {
+		if time.Now().After(deadline) {
+			s.log.Warn("grace period over: stopping with transactions in progress",
+				"grace", grace, "in_progress", s.inflight.Load())
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.log.Info("drained: no transactions in progress")
+}
+
+// listen opens every listener and starts serving it. The returned channel
+// receives the first serve error.
+func (s *Server) listen() ([]interface{ Close() error }, <-chan error, error) {
+	var closers []interface{ Close() error }
+	errc := make(chan error, len(s.self.listen))
+	fail := func(err error) ([]interface{ Close() error }, <-chan error, error) {
+		for _, c := range closers {
+			c.Close()
+		}
+		return nil, nil, err
+	}
+	for _, l := range s.self.listen {
+		switch l.Transport {
+		case "udp":
+			addr, err := net.ResolveUDPAddr("udp", l.Addr)
+			if err != nil {
+				return fail(fmt.Errorf("listen udp %s: %w", l.Addr, err))
+			}
+			conn, err := net.ListenUDP("udp", addr)
+			if err != nil {
+				return fail(fmt.Errorf("listen udp %s: %w", l.Addr, err))
+			}
+			_ = conn.SetReadBuffer(4 << 20)
+			closers = append(closers, conn)
+			s.self.setUDPLocal(conn.LocalAddr().(*net.UDPAddr))
+			go func() { errc <- s.srv.ServeUDP(conn) }()
+		case "tcp":
+			ln, err := net.Listen("tcp", l.Addr)
+			if err != nil {
+				return fail(fmt.Errorf("listen tcp %s: %w", l.Addr, err))
+			}
+			closers = append(closers, ln)
+			go func() { errc <- s.srv.ServeTCP(ln) }()
+		}
+	}
+	s.log.Info("sipfront serving", "listen", s.self.listenString(), "advertise", s.self.hostPort,
+		"graph", s.Graph().Hash)
+	return closers, errc, nil
+}
+
+// Ready is closed once every listener is up.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Reload compiles and checks a new graph and swaps it in with one atomic
+// store. On error the running graph keeps serving and the error is
+// returned. Requests in progress finish on the graph they started with.
+func (s *Server) Reload() error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	g, err := s.load()
+	if err != nil {
+		s.obs.Reload(false)
+		return err
+	}
+	if diff := s.self.restartNeeded(g.Proxy); diff != "" {
+		s.log.Warn("proxy "+diff+" changed: takes effect on restart", "graph", g.Hash)
+	}
+	s.store.Attach(g)
+	old := s.graph.Swap(g)
+	s.obs.Reload(true)
+	s.log.Info("policy reloaded", "graph", g.Hash, "previous", old.Hash)
+	return nil
+}
+
+// Graph returns the graph new requests run on.
+func (s *Server) Graph() *graph.Graph { return s.graph.Load() }
+
+// State returns the runtime state store.
+func (s *Server) State() *state.Store { return s.store }
+
+// Dropped returns how many datagrams could not be parsed and were dropped.
+func (s *Server) Dropped() uint64 { return s.dropped.Load() }
