@@ -1,0 +1,370 @@
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/sipfront/sipfront/compiler/graph"
+)
+
+// ProxyID is the ID plan and graph output give the proxy block, which is
+// not a decision node and so has no graph.ID of its own.
+const ProxyID graph.ID = "proxy"
+
+// Node is the canonical view of one graph node: what plan compares and
+// what `sipfront graph --format json` prints.
+type Node struct {
+	ID graph.ID `json:"id"`
+	// Kind is the block type: filter, trusted, credentials, auth, aliases,
+	// registrar, pool, member, prefixes, carrier, route or proxy.
+	Kind string `json:"kind"`
+	// Name is the block label; empty for proxy and registrar.
+	Name string    `json:"name,omitempty"`
+	Pos  graph.Pos `json:"-"`
+	// Attrs are the node's attributes in canonical order.
+	Attrs Attrs `json:"attrs"`
+	// Rows is the content of a table node (prefixes, aliases), sorted by
+	// key; nil for other kinds.
+	Rows []Row `json:"rows,omitempty"`
+}
+
+// Row is one row of a table node.
+type Row struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Nodes returns the canonical view of every node of g in a stable order:
+// the proxy block first, then graph.IDs order.
+func Nodes(g *graph.Graph) []*Node {
+	nodes := []*Node{proxyNode(g)}
+	for _, id := range g.IDs() {
+		if n := View(g, id); n != nil {
+			nodes = append(nodes, n)
+		}
+	}
+	return nodes
+}
+
+// View returns the canonical view of the node with that ID, or nil when g
+// has no such node.
+func View(g *graph.Graph, id graph.ID) *Node {
+	if id == ProxyID {
+		return proxyNode(g)
+	}
+	switch n := g.Node(id).(type) {
+	case *graph.Filter:
+		return filterNode(g, n)
+	case *graph.Trusted:
+		return &Node{ID: n.ID, Kind: "trusted", Name: n.Name, Pos: n.Pos, Attrs: Attrs{{Name: "sources", Value: prefixStrings(n)}}}
+	case *graph.Credentials:
+		return credentialsNode(n)
+	case *graph.Auth:
+		return authNode(g, n)
+	case *graph.AliasTable:
+		return aliasNode(g, n)
+	case *graph.Registrar:
+		return &Node{ID: n.ID, Kind: "registrar", Pos: n.Pos, Attrs: Attrs{
+			{Name: "max_contacts", Value: n.MaxContacts},
+			{Name: "max_expires", Value: durationOrNil(n.MaxExpires)},
+		}}
+	case *graph.Pool:
+		return poolNode(n)
+	case *graph.Member:
+		return memberNode(n)
+	case *graph.PrefixTable:
+		return prefixNode(n)
+	case *graph.Carrier:
+		return carrierNode(n)
+	case *graph.Route:
+		return routeNode(g, n)
+	}
+	return nil
+}
+
+func proxyNode(g *graph.Graph) *Node {
+	p := g.Proxy
+	listen := make([]string, len(p.Listen))
+	for i, l := range p.Listen {
+		listen[i] = l.Transport + ":" + l.Addr
+	}
+	return &Node{ID: ProxyID, Kind: "proxy", Attrs: Attrs{
+		{Name: "listen", Value: listen},
+		{Name: "advertise", Value: stringOrNil(p.Advertise)},
+		{Name: "domains", Value: p.Domains},
+		{Name: "admin", Value: stringOrNil(p.Admin)},
+		{Name: "ring_timeout", Value: durationOrNil(p.RingTimeout)},
+		{Name: "max_call_duration", Value: durationOrNil(p.MaxCallDuration)},
+	}}
+}
+
+func filterNode(g *graph.Graph, f *graph.Filter) *Node {
+	action := map[graph.FilterAction]string{graph.FilterLog: "log", graph.FilterReply: "reply", graph.FilterDrop: "drop"}[f.Action]
+	attrs := Attrs{
+		{Name: "when", Value: conditionText(f.When)},
+		{Name: "action", Value: action},
+		{Name: "status", Value: intOrNil(f.Status)},
+		{Name: "reason", Value: stringOrNil(f.Reason)},
+		{Name: "log", Value: stringOrNil(f.Log)},
+		{Name: positionAttr, Value: position(g, f.ID)},
+	}
+	return &Node{ID: f.ID, Kind: "filter", Name: f.Name, Pos: f.Pos, Attrs: attrs}
+}
+
+func credentialsNode(c *graph.Credentials) *Node {
+	return &Node{ID: c.ID, Kind: "credentials", Name: c.Name, Pos: c.Pos, Attrs: Attrs{
+		{Name: "file", Value: stringOrNil(c.File)},
+		{Name: "cache_ttl", Value: durationOrNil(c.CacheTTL)},
+		{Name: "entries", Value: len(c.Entries)},
+		// The digests are secrets: compare a hash of them, never show them.
+		{Name: "contents", Value: entriesDigest(c.Entries), Sensitive: true},
+	}}
+}
+
+func authNode(g *graph.Graph, a *graph.Auth) *Node {
+	trust := make([]Ref, len(a.Trust))
+	for i, t := range a.Trust {
+		trust[i] = Ref(t.ID)
+	}
+	var creds any
+	if a.Credentials != nil {
+		creds = Ref(a.Credentials.ID)
+	}
+	return &Node{ID: a.ID, Kind: "auth", Name: a.Name, Pos: a.Pos, Attrs: Attrs{
+		{Name: "when", Value: conditionText(a.When)},
+		{Name: "trust", Value: trust},
+		{Name: "credentials", Value: creds},
+		{Name: "realm", Value: stringOrNil(a.Realm)},
+		{Name: positionAttr, Value: position(g, a.ID)},
+	}}
+}
+
+func aliasNode(g *graph.Graph, a *graph.AliasTable) *Node {
+	rows := make([]Row, 0, len(a.Entries))
+	for k, v := range a.Entries {
+		rows = append(rows, Row{Key: k, Value: v})
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Key < rows[j].Key })
+	return &Node{ID: a.ID, Kind: "aliases", Name: a.Name, Pos: a.Pos, Rows: rows, Attrs: Attrs{
+		{Name: "file", Value: stringOrNil(a.File)},
+		{Name: "when", Value: conditionText(a.When)},
+		{Name: "rows", Value: len(rows)},
+		{Name: positionAttr, Value: position(g, a.ID)},
+	}}
+}
+
+func poolNode(p *graph.Pool) *Node {
+	members := make([]string, len(p.Members))
+	for i, m := range p.Members {
+		members[i] = m.Name
+	}
+	attrs := Attrs{
+		{Name: "balance", Value: string(p.Balance)},
+		{Name: "resource", Value: stringOrNil(p.Resource)},
+		{Name: "affinity", Value: stringOrNil(p.Affinity)},
+		{Name: "failover.on", Value: p.Failover.On},
+		{Name: "failover.max_tries", Value: intOrNil(p.Failover.MaxTries)},
+		{Name: "failover.timeout", Value: durationOrNil(p.Failover.Timeout)},
+	}
+	attrs = append(attrs, probeAttrs(p.Probe)...)
+	attrs = append(attrs, Attr{Name: "members", Value: members})
+	return &Node{ID: p.ID, Kind: "pool", Name: p.Name, Pos: p.Pos, Attrs: attrs}
+}
+
+func probeAttrs(p *graph.Probe) Attrs {
+	if p == nil {
+		p = &graph.Probe{}
+	}
+	return Attrs{
+		{Name: "probe.interval", Value: durationOrNil(p.Interval)},
+		{Name: "probe.timeout", Value: durationOrNil(p.Timeout)},
+		{Name: "probe.threshold", Value: intOrNil(p.DownAfter)},
+		{Name: "probe.up_after", Value: intOrNil(p.UpAfter)},
+		{Name: "probe.accept", Value: p.Accept},
+	}
+}
+
+func memberNode(m *graph.Member) *Node {
+	var capacity any
+	if len(m.Capacity) > 0 {
+		capacity = m.Capacity
+	}
+	return &Node{ID: m.ID, Kind: "member", Name: m.Name, Pos: m.Pos, Attrs: Attrs{
+		{Name: "uri", Value: m.URI},
+		{Name: "weight", Value: m.Weight},
+		{Name: "capacity", Value: capacity},
+	}}
+}
+
+func prefixNode(t *graph.PrefixTable) *Node {
+	rows := make([]Row, len(t.Rows))
+	for i, r := range t.Rows {
+		rows[i] = Row{Key: r.Prefix, Value: r.Value}
+	}
+	return &Node{ID: t.ID, Kind: "prefixes", Name: t.Name, Pos: t.Pos, Rows: rows, Attrs: Attrs{
+		{Name: "file", Value: stringOrNil(t.File)},
+		{Name: "rows", Value: len(rows)},
+	}}
+}
+
+func carrierNode(c *graph.Carrier) *Node {
+	attrs := Attrs{
+		{Name: "uri", Value: c.URI},
+		{Name: "prefixes", Value: c.Prefixes},
+		{Name: "priority", Value: c.Priority},
+		{Name: "weight", Value: c.Weight},
+		{Name: "limits.calls", Value: intOrNil(c.Limits.Calls)},
+		{Name: "limits.cps", Value: intOrNil(c.Limits.CPS)},
+	}
+	q := c.Quality
+	if q == nil {
+		q = &graph.Quality{}
+	}
+	attrs = append(attrs,
+		Attr{Name: "quality.min_asr", Value: floatOrNil(q.MinASR)},
+		Attr{Name: "quality.window", Value: durationOrNil(q.Window)})
+	a := c.Auth
+	if a == nil {
+		a = &graph.CarrierAuth{}
+	}
+	attrs = append(attrs,
+		Attr{Name: "auth.username", Value: stringOrNil(a.Username)},
+		Attr{Name: "auth.password", Value: stringOrNil(a.Password), Sensitive: true})
+	return &Node{ID: c.ID, Kind: "carrier", Name: c.Name, Pos: c.Pos, Attrs: attrs}
+}
+
+func routeNode(g *graph.Graph, r *graph.Route) *Node {
+	var sel, fork any
+	if r.Select != nil {
+		sel = Ref(r.Select.ID)
+	}
+	if r.Fork != "" {
+		fork = string(r.Fork)
+	}
+	return &Node{ID: r.ID, Kind: "route", Name: r.Name, Pos: r.Pos, Attrs: Attrs{
+		{Name: "when", Value: conditionText(r.When)},
+		{Name: "to", Value: RouteTarget(r)},
+		{Name: "select", Value: sel},
+		{Name: "fork", Value: fork},
+		{Name: positionAttr, Value: position(g, r.ID)},
+	}}
+}
+
+// RouteTarget returns the route's `to` as written in the policy.
+func RouteTarget(r *graph.Route) Ref {
+	switch r.Target {
+	case graph.TargetPool:
+		if r.Pool != nil {
+			return Ref(r.Pool.ID)
+		}
+	case graph.TargetRegistrar:
+		return "registrar"
+	case graph.TargetCarriers:
+		return "carriers"
+	case graph.TargetCarrier:
+		if r.Carrier != nil {
+			return Ref(r.Carrier.ID)
+		}
+	}
+	return Ref(fmt.Sprintf("target(%d)", r.Target))
+}
+
+// positionAttr is the 1-based place of an ordered node (filter, auth,
+// aliases, route) in its stage: first match wins, so order is behaviour.
+const positionAttr = "position"
+
+// position returns the 1-based index of id within its ordered stage.
+func position(g *graph.Graph, id graph.ID) int {
+	for i, oid := range orderedStage(g, id) {
+		if oid == id {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// orderedStage returns the IDs of the first-match-wins stage holding id.
+func orderedStage(g *graph.Graph, id graph.ID) []graph.ID {
+	var ids []graph.ID
+	switch g.Node(id).(type) {
+	case *graph.Filter:
+		for _, f := range g.Filters {
+			ids = append(ids, f.ID)
+		}
+	case *graph.Auth:
+		for _, a := range g.Auth {
+			ids = append(ids, a.ID)
+		}
+	case *graph.AliasTable:
+		for _, a := range g.Aliases {
+			ids = append(ids, a.ID)
+		}
+	case *graph.Route:
+		for _, r := range g.Routes {
+			ids = append(ids, r.ID)
+		}
+	}
+	return ids
+}
+
+func conditionText(c *graph.Condition) any {
+	if c == nil {
+		return nil
+	}
+	return c.Source
+}
+
+func prefixStrings(t *graph.Trusted) []string {
+	out := make([]string, len(t.Sources))
+	for i, p := range t.Sources {
+		out[i] = p.String()
+	}
+	return out
+}
+
+func entriesDigest(m map[string]string) any {
+	if len(m) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		fmt.Fprintf(h, "%s\x00%s\n", k, m[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func stringOrNil(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func intOrNil(n int) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
+func floatOrNil(f float64) any {
+	if f == 0 {
+		return nil
+	}
+	return f
+}
+
+func durationOrNil(d time.Duration) any {
+	if d == 0 {
+		return nil
+	}
+	return d
+}

@@ -1,0 +1,254 @@
+package compiler
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/lang"
+)
+
+// Defaults of the proxy and registrar blocks (documented in docs/language.md).
+const (
+	defaultListen         = "udp:0.0.0.0:5060"
+	defaultAdmin          = "127.0.0.1:8080"
+	defaultRingTimeout    = 3 * time.Minute
+	defaultMaxContacts    = 5
+	defaultMaxExpires     = time.Hour
+	defaultCredentialsTTL = time.Hour
+)
+
+func (c *compiler) proxy() {
+	p := c.cfg.Proxy
+	if p == nil {
+		p = &lang.Proxy{}
+	}
+	gp := graph.Proxy{Advertise: p.Advertise.Value, Admin: defaultAdmin, RingTimeout: defaultRingTimeout}
+	listen := p.Listen.Items
+	if !p.Listen.Set {
+		listen = []lang.Value[string]{{Value: defaultListen, Range: p.DeclRange}}
+	}
+	for _, l := range listen {
+		if ln, err := parseListen(l.Value); err != nil {
+			c.errorf(l.Range, "Invalid Listen Address", "%s. Write transport:host:port, such as \"udp:0.0.0.0:5060\" or \"tcp:[::]:5060\".", err)
+		} else {
+			gp.Listen = append(gp.Listen, ln)
+		}
+	}
+	if p.Advertise.Set {
+		if _, _, err := splitHostPort(p.Advertise.Value); err != nil {
+			c.errorf(p.Advertise.Range, "Invalid Advertised Address", "%s. Write the host (and optional :port) clients and carriers reach, such as \"sip.example.com\".", upperFirst(err.Error()))
+		}
+	}
+	for _, d := range p.Domains.Items {
+		if !validHost(d.Value) {
+			c.errorf(d.Range, "Invalid Domain", "%q is not a domain name. Write a local domain such as \"example.com\".", d.Value)
+			continue
+		}
+		gp.Domains = append(gp.Domains, d.Value)
+	}
+	if p.Admin.Set {
+		gp.Admin = p.Admin.Value
+		if _, _, err := net.SplitHostPort(p.Admin.Value); p.Admin.Value != "" && err != nil {
+			c.errorf(p.Admin.Range, "Invalid Admin Address", "%s. Write host:port such as \"127.0.0.1:8080\", or \"\" to disable the admin API.", err)
+		}
+	}
+	if p.RingTimeout.Set {
+		gp.RingTimeout = p.RingTimeout.Value
+		if gp.RingTimeout < time.Second {
+			c.errorf(p.RingTimeout.Range, "Invalid Duration", "ring_timeout (Timer C) must be at least 1s; RFC 3261 asks for more than 3m.")
+		}
+	}
+	gp.MaxCallDuration = p.MaxCallDuration.Value
+	c.g.Proxy = gp
+}
+
+// parseListen parses "transport:host:port" (the transport defaults to udp).
+func parseListen(s string) (graph.Listen, error) {
+	transport, addr := "udp", s
+	if t, rest, ok := strings.Cut(s, ":"); ok && !strings.HasPrefix(s, "[") {
+		if _, err := strconv.Atoi(rest); err != nil { // "udp:0.0.0.0:5060", not "0.0.0.0:5060"
+			transport, addr = strings.ToLower(t), rest
+		}
+	}
+	if transport != "udp" && transport != "tcp" {
+		return graph.Listen{}, fmt.Errorf("transport %q is not supported (udp or tcp)", transport)
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return graph.Listen{}, fmt.Errorf("%q is not host:port", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return graph.Listen{}, fmt.Errorf("port %q is not a number between 1 and 65535", port)
+	}
+	if _, err := netip.ParseAddr(host); err != nil && host != "" {
+		return graph.Listen{}, fmt.Errorf("%q is not an IP address to listen on", host)
+	}
+	return graph.Listen{Transport: transport, Addr: addr}, nil
+}
+
+func (c *compiler) trusted() {
+	for _, t := range c.cfg.Trusted {
+		gt := &graph.Trusted{ID: graph.ID("trusted." + t.Name), Name: t.Name, Pos: pos(t.Block)}
+		for _, s := range t.Sources.Items {
+			p, err := parseCIDR(s.Value)
+			if err != nil {
+				c.errorf(s.Range, "Invalid CIDR", "%q is not a CIDR or IP address. Write a network such as \"198.51.100.0/24\" or one address such as \"10.0.0.11\".", s.Value)
+				continue
+			}
+			gt.Sources = append(gt.Sources, p)
+		}
+		if len(t.Sources.Items) == 0 && t.Sources.Set {
+			c.errorf(t.Sources.Range, "Empty Trusted Group", "Trusted group %q lists no sources. Add at least one CIDR or remove the block.", t.Name)
+		}
+		c.trust[t.Name] = gt
+		c.g.Trusted = append(c.g.Trusted, gt)
+	}
+}
+
+// parseCIDR accepts a prefix or a single address (as /32 or /128).
+func parseCIDR(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		if p != p.Masked() {
+			return netip.Prefix{}, fmt.Errorf("%s has host bits set", s)
+		}
+		return p, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+func (c *compiler) filters() {
+	for _, f := range c.cfg.Filters {
+		gf := &graph.Filter{ID: graph.ID("filter." + f.Name), Name: f.Name, Pos: pos(f.Block),
+			When: c.cond(f.When), Reason: f.Reason.Value, Log: f.Log.Value}
+		switch {
+		case f.Reply.Set && f.Drop.Value:
+			c.errorf(f.Drop.Range, "Conflicting Filter Actions",
+				"Filter %q both replies %d and drops. A filter does one thing: remove reply to drop silently, or remove drop to answer.", f.Name, f.Reply.Value)
+		case f.Reply.Set:
+			gf.Action, gf.Status = graph.FilterReply, f.Reply.Value
+			if f.Reply.Value < 300 || f.Reply.Value > 699 {
+				c.errorf(f.Reply.Range, "Invalid Status Code",
+					"A filter replies with a final status between 300 and 699, not %d. Use 403 to refuse or 405 for a method.", f.Reply.Value)
+			}
+			if gf.Reason == "" {
+				gf.Reason = reasonPhrase(gf.Status)
+			}
+		case f.Drop.Value:
+			gf.Action = graph.FilterDrop
+		case !f.Log.Set:
+			c.warnf(f.NameRange, "Filter Does Nothing",
+				"Filter %q neither replies, drops nor logs. Add reply = <code>, drop = true or log = \"...\".", f.Name)
+		}
+		if f.Reason.Set && !f.Reply.Set {
+			c.warnf(f.Reason.Range, "Reason Without Reply", "reason is only sent with reply; add reply = <code> or remove reason.")
+		}
+		c.filterID[gf.ID] = true
+		c.g.Filters = append(c.g.Filters, gf)
+	}
+}
+
+func (c *compiler) credentials() {
+	for _, cr := range c.cfg.Credentials {
+		gc := &graph.Credentials{ID: graph.ID("credentials." + cr.Name), Name: cr.Name, Pos: pos(cr.Block),
+			File: cr.File.Value, CacheTTL: defaultCredentialsTTL, Entries: make(map[string]string, len(cr.Rows))}
+		if cr.CacheTTL.Set {
+			gc.CacheTTL = cr.CacheTTL.Value
+		}
+		for _, r := range cr.Rows {
+			gc.Entries[r.User.Value+"@"+r.Domain.Value] = strings.ToLower(r.HA1.Value)
+		}
+		c.creds[cr.Name] = gc
+		c.g.Credentials = append(c.g.Credentials, gc)
+	}
+}
+
+func (c *compiler) auth() {
+	for _, a := range c.cfg.Auth {
+		ga := &graph.Auth{ID: graph.ID("auth." + a.Name), Name: a.Name, Pos: pos(a.Block),
+			When: c.cond(a.When), Realm: a.Realm.Value}
+		for _, r := range a.Trust {
+			if t := resolve(c, r, "trusted", c.trust); t != nil {
+				ga.Trust = append(ga.Trust, t)
+			}
+		}
+		if a.Credentials.Set {
+			ga.Credentials = resolve(c, a.Credentials, "credentials", c.creds)
+		}
+		if a.Realm.Set && a.Realm.Value == "" {
+			c.errorf(a.Realm.Range, "Empty Realm", "The digest realm is empty. Use the SIP domain, such as \"example.com\".")
+		}
+		c.g.Auth = append(c.g.Auth, ga)
+	}
+}
+
+func (c *compiler) aliases() {
+	for _, a := range c.cfg.Aliases {
+		ga := &graph.AliasTable{ID: graph.ID("aliases." + a.Name), Name: a.Name, Pos: pos(a.Block),
+			File: a.File.Value, When: c.cond(a.When), Entries: make(map[string]string, len(a.Rows))}
+		for _, r := range a.Rows {
+			ga.Entries[r.DID.Value] = r.User.Value
+		}
+		c.g.Aliases = append(c.g.Aliases, ga)
+	}
+}
+
+func (c *compiler) registrar() {
+	r := c.cfg.Registrar
+	if r == nil {
+		return
+	}
+	gr := &graph.Registrar{ID: "registrar", Pos: pos(r.Block), MaxContacts: defaultMaxContacts, MaxExpires: defaultMaxExpires}
+	if r.MaxContacts.Set {
+		gr.MaxContacts = r.MaxContacts.Value
+		if gr.MaxContacts < 1 {
+			c.errorf(r.MaxContacts.Range, "Invalid Max Contacts", "max_contacts must be at least 1, not %d.", gr.MaxContacts)
+		}
+	}
+	if r.MaxExpires.Set {
+		gr.MaxExpires = r.MaxExpires.Value
+		if gr.MaxExpires < time.Minute {
+			c.errorf(r.MaxExpires.Range, "Invalid Duration", "max_expires must be at least 1m so that clients can refresh in time.")
+		}
+	}
+	c.g.Registrar = gr
+}
+
+// resolve looks a reference up among the blocks of one kind ("trusted",
+// "credentials", ...), reporting a wrong kind or an unknown name.
+func resolve[V any](c *compiler, r lang.Ref, kind string, byName map[string]*V) *V {
+	name, ok := strings.CutPrefix(r.Path, kind+".")
+	if !ok || strings.Contains(name, ".") {
+		c.errorf(r.Range, "Invalid Reference", "%s must reference a %s block, written as %s.NAME without quotes.", r.Path, kind, kind)
+		return nil
+	}
+	v := byName[name]
+	if v == nil {
+		c.errorf(r.Range, "Reference To Undeclared Block", "There is no %s block named %q; declared are %s.%s",
+			kind, name, oneOf(names(byName)), suggest(name, names(byName)))
+	}
+	return v
+}
+
+var reasons = map[int]string{
+	400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+	405: "Method Not Allowed", 407: "Proxy Authentication Required", 408: "Request Timeout",
+	480: "Temporarily Unavailable", 486: "Busy Here", 488: "Not Acceptable Here",
+	500: "Server Internal Error", 503: "Service Unavailable", 603: "Decline",
+}
+
+// reasonPhrase is the standard phrase of a status, or a generic one.
+func reasonPhrase(status int) string {
+	if r, ok := reasons[status]; ok {
+		return r
+	}
+	return "Rejected"
+}

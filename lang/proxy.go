@@ -1,0 +1,47 @@
+package lang
+
+import (
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Proxy is the proxy block: listeners, the advertised address, local
+// domains, the admin address and transaction timers.
+type Proxy struct {
+	Block
+	Listen          List[string]
+	Advertise       Value[string]
+	Domains         List[string]
+	Admin           Value[string]
+	RingTimeout     Value[time.Duration]
+	MaxCallDuration Value[time.Duration]
+}
+
+var proxySchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "listen"}, {Name: "advertise"}, {Name: "domains"}, {Name: "admin"},
+		{Name: "ring_timeout"}, {Name: "max_call_duration"},
+	},
+}
+
+func (l *loader) decodeProxy(b *hcl.Block) hcl.Diagnostics {
+	var prev *hcl.Range
+	if l.cfg.Proxy != nil {
+		prev = &l.cfg.Proxy.DeclRange
+	}
+	if d := singleton(b, prev); d != nil {
+		return d
+	}
+	content, diags := b.Body.Content(proxySchema)
+	p := &Proxy{Block: blockOf(b)}
+	a := content.Attributes
+	attr(a, "listen", decodeStringList, &p.Listen, &diags)
+	attr(a, "advertise", decodeString, &p.Advertise, &diags)
+	attr(a, "domains", decodeStringList, &p.Domains, &diags)
+	attr(a, "admin", decodeString, &p.Admin, &diags)
+	attr(a, "ring_timeout", decodeDuration, &p.RingTimeout, &diags)
+	attr(a, "max_call_duration", decodeDuration, &p.MaxCallDuration, &diags)
+	l.cfg.Proxy = p
+	return diags
+}

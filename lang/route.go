@@ -1,0 +1,30 @@
+package lang
+
+import "github.com/hashicorp/hcl/v2"
+
+// Route is a route block: a condition, a target and how to pick within it.
+type Route struct {
+	Block
+	// When is unset for an unconditional route.
+	When   Cond
+	To     Ref
+	Select Ref
+	Fork   Value[string]
+}
+
+var routeSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "when"}, {Name: "to", Required: true}, {Name: "select"}, {Name: "fork"},
+	},
+}
+
+func decodeRoute(b *hcl.Block, src []byte) (*Route, hcl.Diagnostics) {
+	content, diags := b.Body.Content(routeSchema)
+	r := &Route{Block: blockOf(b)}
+	a := content.Attributes
+	condAttr(a, "when", src, &r.When, &diags)
+	refAttr(a, "to", &r.To, &diags)
+	refAttr(a, "select", &r.Select, &diags)
+	attr(a, "fork", decodeString, &r.Fork, &diags)
+	return r, diags
+}
