@@ -171,7 +171,7 @@ func (c *evalContext) ResolveName(name string) (any, bool) {
 	r := c.req
 	switch name {
 	case "method":
-		return types.String(r.Method), true
+		return methodVal(r.Method), true
 	case "ruri":
 		return &r.RURI, true
 	case "from":
@@ -195,6 +195,24 @@ func (c *evalContext) ResolveName(name string) (any, bool) {
 }
 
 func (c *evalContext) Parent() interpreter.Activation { return nil }
+
+// knownMethods are boxed once so that reading `method` does not allocate
+// for the methods an edge proxy sees all day.
+var knownMethods = func() map[string]ref.Val {
+	m := make(map[string]ref.Val)
+	for _, name := range []string{"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "SUBSCRIBE",
+		"NOTIFY", "REFER", "INFO", "MESSAGE", "PRACK", "UPDATE", "PUBLISH"} {
+		m[name] = types.String(name)
+	}
+	return m
+}()
+
+func methodVal(m string) ref.Val {
+	if v, ok := knownMethods[m]; ok {
+		return v
+	}
+	return types.String(m)
+}
 
 func (c *evalContext) header(name string) (string, bool) {
 	switch {

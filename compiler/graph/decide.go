@@ -111,15 +111,17 @@ func (d *Decision) Target() ID {
 // nil; when set, every step is recorded for explain.
 func (g *Graph) Decide(req *Request, st State, trace *Trace) Decision {
 	var d Decision
-	ctx := evalContext{req: req, graph: g, state: st}
-	if g.runFilters(&ctx, &d, trace) {
+	ctx := &req.ctx
+	*ctx = evalContext{req: req, graph: g, state: st}
+	defer func() { *ctx = evalContext{} }() // drop references to graph and state
+	if g.runFilters(ctx, &d, trace) {
 		return d
 	}
-	if g.runAuth(&ctx, &d, trace) {
+	if g.runAuth(ctx, &d, trace) {
 		return d
 	}
-	g.runAliases(&ctx, &d, trace)
-	g.runRoutes(&ctx, &d, trace)
+	g.runAliases(ctx, &d, trace)
+	g.runRoutes(ctx, &d, trace)
 	return d
 }
 

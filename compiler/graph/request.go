@@ -24,6 +24,10 @@ type Request struct {
 	// AuthUser is the digest user this request proved it is, filled by the
 	// runtime after a successful digest check or by a test's `auth_user`.
 	AuthUser string
+
+	// ctx is the CEL activation of this request, kept here so that a
+	// decision does not allocate one.
+	ctx evalContext
 }
 
 // HeaderReader reads header values by case-insensitive name.
