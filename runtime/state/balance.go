@@ -24,11 +24,19 @@ func (s *Store) Pick(p *graph.Pool, req *graph.Request, tried []*graph.Member) *
 	case graph.BalanceWeighted:
 		i = s.pickWeighted(v, tried)
 	case graph.BalanceLeastCalls:
-		i = s.pickLeastCalls(v, tried)
+		if req != nil && req.Method == "INVITE" {
+			i = s.pickClaimed(v, req, func() int { return s.pickLeastCalls(v, tried) })
+		} else {
+			i = s.pickLeastCalls(v, tried)
+		}
 	case graph.BalanceHash:
 		i = s.pickHash(v, req, tried)
 	case graph.BalanceResource:
-		i = s.pickResource(v, tried)
+		if req != nil && req.Method == "INVITE" {
+			i = s.pickClaimed(v, req, func() int { return s.pickResource(v, tried) })
+		} else {
+			i = s.pickResource(v, tried)
+		}
 	default:
 		i = s.pickRoundRobin(v, tried)
 	}
@@ -116,7 +124,7 @@ func (s *Store) pickLeastCalls(v *poolView, tried []*graph.Member) int {
 		if !s.candidate(v, i, tried) {
 			continue
 		}
-		if c := v.members[i].calls(); best < 0 || c < fewest {
+		if c := v.members[i].load(); best < 0 || c < fewest {
 			best, fewest = i, c
 		}
 	}

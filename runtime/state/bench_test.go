@@ -26,9 +26,15 @@ func benchPick(b *testing.B, bal graph.Balance) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if s.Pick(p, reqs[i&1023], nil) == nil {
+		req := reqs[i&1023]
+		m := s.Pick(p, req, nil)
+		if m == nil {
 			b.Fatal("nil pick")
 		}
+		// The proxy starts the call right after the pick, which consumes
+		// the claim least-calls and resource make; do the same here so the
+		// claim list stays as short as in service.
+		s.consumeClaim(m, req.CallID)
 	}
 }
 
@@ -47,10 +53,12 @@ func BenchmarkPickParallel(b *testing.B) {
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					if s.Pick(p, req, nil) == nil {
+					m := s.Pick(p, req, nil)
+					if m == nil {
 						b.Error("nil pick")
 						return
 					}
+					s.consumeClaim(m, req.CallID) // as StartCall does in service
 				}
 			})
 		})

@@ -109,6 +109,7 @@ func (sh *shard) remove(callID, fromTag string) *entry {
 func (s *Store) StartCall(m *graph.Member, callID, fromTag, caller, callee string) {
 	sh := s.shardFor(callID)
 	sh.mu.Lock()
+	defer s.consumeClaim(m, callID)
 	if e := sh.find(callID, fromTag); e != nil {
 		s.moveLocked(e, m)
 		sh.mu.Unlock()
@@ -158,6 +159,7 @@ func (s *Store) EndCall(callID, fromTag string) (Dialog, bool) {
 // Moved records that failover sent the pending call to another member: the
 // call counts on to from now on.
 func (s *Store) Moved(callID, fromTag string, to *graph.Member) {
+	defer s.consumeClaim(to, callID)
 	sh := s.shardFor(callID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()

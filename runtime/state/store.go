@@ -83,6 +83,9 @@ type memberState struct {
 	// active counts calls sent to the member and not yet ended; only
 	// changed under the lock of the shard that holds the dialog.
 	active atomic.Int64
+	// claimed counts picks for INVITEs whose calls have not started yet
+	// (least-calls and resource pools only); see claims.go.
+	claimed atomic.Int64
 	// up is the observed health; failures counts consecutive relay
 	// failures.
 	up       atomic.Bool
@@ -146,8 +149,11 @@ func (ms *memberState) calls() int {
 type balanceState struct {
 	// rr is the round-robin counter (also rotates least-calls ties).
 	rr atomic.Uint64
-	// mu guards the smooth weighted round robin of the pool's members.
+	// mu guards the smooth weighted round robin of the pool's members and
+	// the claims of least-calls and resource pools.
 	mu sync.Mutex
+	// claims are picks whose calls have not started yet.
+	claims []claim
 }
 
 // poolView is a pool of one graph version with its members' states, aligned
@@ -359,7 +365,7 @@ func capacity(ms *memberState, decl *graph.Member, resource string) int {
 
 // free is the capacity of resource left after the active calls.
 func free(ms *memberState, decl *graph.Member, resource string) int {
-	return capacity(ms, decl, resource) - ms.calls()
+	return capacity(ms, decl, resource) - ms.load()
 }
 
 func (s *Store) lockShards() {
