@@ -1,54 +1,68 @@
 package e2e
 
 import (
+	"os"
 	"slices"
 	"testing"
 	"time"
 )
 
-// TestLeastCallsKeepsLevel places long calls of random length (1-6 s, see
-// uac_long.xml) through a least-calls pool and samples the active calls
-// per member while they run: the counts must stay level (spread at most 2,
-// allowing for calls that end while the sample is taken). Round robin would
-// drift apart with random call lengths.
+// TestLeastCallsKeepsLevel checks least-calls the way an operator sees it
+// after adding boxes to a loaded pool: 12 long calls land on box1 while it is
+// the pool's only member; a reload adds box2 and box3 (box1 keeps its ID, so
+// its 12 calls survive the reload); the next 24 long calls must go to the two
+// new boxes until all three carry 12. Round robin would give [20 8 8].
 func TestLeastCallsKeepsLevel(t *testing.T) {
 	needSipp(t)
-	const calls = 150
 	boxes, members := threeBoxes(t, "uas.xml")
 	port := freePort(t)
-	path := writePolicy(t, policyText(port, pool{balance: lcBalance, members: members}, ""))
+	path := writePolicy(t, policyText(port, pool{balance: lcBalance, members: members[:1]}, ""))
 	p := startInProcess(t, path, addr(port))
-	if b := p.graph.Pools[0].Balance; string(b) != lcBalance {
-		t.Fatalf("compiled pool balance is %q, want least-calls", b)
-	}
+	hold := caller{scenario: "uac.xml", service: "alice", rate: 20, holdMS: 30000}
 
-	s := startCaller(t, p.addr, caller{scenario: "uac_long.xml", service: "alice", calls: calls, rate: 25, limit: 200})
-	worst, peak, samples := 0, 0, 0
-	var worstAt []int
-	for done := false; !done; {
-		select {
-		case <-s.done:
-			done = true
-		case <-time.After(100 * time.Millisecond):
+	first := hold
+	first.calls = 12
+	c1 := startCaller(t, p.addr, first)
+	waitActive(t, p, 12)
+
+	if err := os.WriteFile(path, []byte(policyText(port, pool{balance: lcBalance, members: members}, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.srv.Reload(); err != nil {
+		t.Fatalf("reload adding box2 and box3: %v", err)
+	}
+	p.graph = p.srv.Graph()
+
+	second := hold
+	second.calls = 24
+	c2 := startCaller(t, p.addr, second)
+	waitActive(t, p, 36)
+	got := p.activeCalls()
+	t.Logf("%s: active calls per box after 12 + 24 long calls: %v", lcBalance, got)
+	if !slices.Equal(got, []int{12, 12, 12}) {
+		t.Errorf("active calls per box %v, want [12 12 12]: least-calls must fill the new boxes first", got)
+	}
+	c1.kill()
+	c2.kill()
+	stopBoxes(t, boxes)
+}
+
+// waitActive waits (at most 20 s) until the proxy counts n active calls in
+// all.
+func waitActive(t *testing.T, p *inProcess, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		total := 0
+		for _, c := range p.activeCalls() {
+			total += c
 		}
-		a := p.activeCalls()
-		samples++
-		if d := slices.Max(a) - slices.Min(a); d > worst {
-			worst, worstAt = d, a
+		if total == n {
+			return
 		}
-		peak = max(peak, slices.Max(a))
+		time.Sleep(50 * time.Millisecond)
 	}
-	r := s.result(t, time.Second)
-	checkCaller(t, r, calls)
-	counts := stopBoxes(t, boxes)
-	t.Logf("least-calls: %d samples, peak %d active on one box, worst spread %d %v; calls per box %v",
-		samples, peak, worst, worstAt, spread(counts))
-	if peak < 5 {
-		t.Errorf("peak active calls per box %d: the load was too light to test balancing", peak)
-	}
-	if worst > 2 {
-		t.Errorf("active calls per member drifted apart: spread %d at %v, want at most 2", worst, worstAt)
-	}
+	t.Fatalf("active calls %v never reached %d in all", p.activeCalls(), n)
 }
 
 // lcBalance is the strategy under test (a variable so the test can be
