@@ -12,18 +12,20 @@ import (
 	"github.com/sipfront/sipfront/compiler"
 	"github.com/sipfront/sipfront/compiler/graph"
 	"github.com/sipfront/sipfront/compiler/plan"
+	"github.com/sipfront/sipfront/runtime/admin"
 )
 
 type planOptions struct {
 	requests string
 	asJSON   bool
 	noColor  bool
+	against  string
 }
 
 func newPlanCmd() *cobra.Command {
 	var opts planOptions
 	cmd := &cobra.Command{
-		Use:   "plan OLD NEW [--requests FILE.jsonl] [-json] [--no-color]",
+		Use:   "plan OLD NEW | plan NEW --against ADMIN_URL [--requests FILE.jsonl] [-json] [--no-color]",
 		Short: "Show what changes between two policies, and which decisions change",
 		Long: `Compile two policies and show, like terraform plan, what a reload from OLD to
 NEW would change:
@@ -47,22 +49,54 @@ The last line sums it up:
 
 With -json the same plan is printed as one JSON document.
 
-Exit codes: 0 nothing changes, 2 something changes, 1 error.`,
+With --against ADMIN_URL, OLD is the policy the proxy at ADMIN_URL runs:
+its source files are fetched from the admin API (GET /v1/policy) and
+compiled here (the hash must match the proxy's), and two sections follow
+the decision impact: the runtime overrides (drift from the policy, which
+survive the reload) and the live calls on members NEW removes. The bearer
+token, when the proxy needs one, is read from ` + admin.TokenEnv + `.
+
+Exit codes: 0 nothing changes, 2 something changes (or the proxy has
+runtime overrides, or calls on members NEW removes), 1 error.`,
 		Example: `  sipfront plan deployed/ policy/
   sipfront plan --requests traffic-sample.jsonl deployed/ policy/
-  sipfront plan -json deployed/ policy/ | jq .summary`,
-		Args: cobra.ExactArgs(2),
+  sipfront plan -json deployed/ policy/ | jq .summary
+  sipfront plan policy/ --against http://127.0.0.1:8080`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if opts.against != "" {
+				if len(args) != 1 {
+					return fmt.Errorf("with --against, give only the NEW policy (got %d arguments)", len(args))
+				}
+				return nil
+			}
+			if len(args) != 2 {
+				return fmt.Errorf("want OLD and NEW policies, or NEW and --against ADMIN_URL (got %d arguments)", len(args))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.against != "" {
+				return runPlanAgainst(cmd, opts.against, args[0], opts)
+			}
 			return runPlan(cmd, args[0], args[1], opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.requests, "requests", "", "JSON Lines file of extra sample requests")
 	cmd.Flags().BoolVar(&opts.asJSON, "json", false, "print the plan as JSON")
 	cmd.Flags().BoolVar(&opts.noColor, "no-color", false, "never colour the output")
+	cmd.Flags().StringVar(&opts.against, "against", "", "plan NEW against the proxy whose admin API is at this URL")
 	return cmd
 }
 
 func init() { rootCmd.AddCommand(newPlanCmd()) }
+
+// planLongFlags lets plan take -against with one dash like its other
+// flags. A package-level variable, not an init, so that it is in longFlags
+// before args.go's init rewrites os.Args.
+var planLongFlags = func() bool {
+	longFlags["plan"] = append(longFlags["plan"], "against")
+	return true
+}()
 
 func runPlan(cmd *cobra.Command, oldPath, newPath string, opts planOptions) error {
 	oldP, err := loadPolicy(cmd, oldPath)
@@ -73,6 +107,13 @@ func runPlan(cmd *cobra.Command, oldPath, newPath string, opts planOptions) erro
 	if err != nil {
 		return err
 	}
+	return writePlan(cmd, oldPath, oldP, newPath, newP, opts, nil)
+}
+
+// writePlan builds the plan from OLD to NEW, adds the extra sections,
+// renders it and returns the exit code.
+func writePlan(cmd *cobra.Command, oldName string, oldP *compiler.Policy, newName string, newP *compiler.Policy,
+	opts planOptions, finish func(*plan.Plan)) error {
 	probes := testProbes(oldP, newP)
 	if opts.requests != "" {
 		more, err := readRequests(opts.requests)
@@ -82,10 +123,13 @@ func runPlan(cmd *cobra.Command, oldPath, newPath string, opts planOptions) erro
 		}
 		probes = append(probes, more...)
 	}
-	p, err := plan.Build(oldPath, oldP.Graph, newPath, newP.Graph, probes)
+	p, err := plan.Build(oldName, oldP.Graph, newName, newP.Graph, probes)
 	if err != nil {
 		fmt.Fprintln(cmd.ErrOrStderr(), "error:", err)
 		return exitCode(1)
+	}
+	if finish != nil {
+		finish(p)
 	}
 	if opts.asJSON {
 		err = plan.RenderJSON(cmd.OutOrStdout(), p)

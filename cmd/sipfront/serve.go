@@ -1,21 +1,29 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sipfront/sipfront/compiler"
 	"github.com/sipfront/sipfront/compiler/graph"
 	"github.com/sipfront/sipfront/runtime"
+	"github.com/sipfront/sipfront/runtime/admin"
+	"github.com/sipfront/sipfront/runtime/metrics"
+	"github.com/sipfront/sipfront/runtime/probe"
 )
 
 func newServeCmd() *cobra.Command {
@@ -37,6 +45,16 @@ Reload: SIGHUP, or any change to the policy files with --watch (checked every
 second), recompiles the policy. A policy with errors is refused, its
 diagnostics are printed, and the running graph keeps serving; a good one is
 swapped in atomically. Calls in progress are not affected.
+
+Operations: pools with a probe block are probed with OPTIONS from the
+proxy's listening address once the listeners are up. The admin API
+(HTTP/JSON, docs/operations.md) and the Prometheus metrics (/metrics) are
+served on proxy.admin (default 127.0.0.1:8080; "" turns them off); when
+` + admin.TokenEnv + ` is set, every admin request needs
+"Authorization: Bearer $` + admin.TokenEnv + `". An admin address that cannot
+be bound is logged as an error and the proxy serves SIP without it.
+POST /v1/reload reloads like SIGHUP and answers 422 with the diagnostics
+of a refused policy.
 
 SIGINT or SIGTERM: new INVITEs are refused with 503, transactions in progress
 finish (at most --grace), then sipfront exits 0.`,
@@ -62,20 +80,42 @@ func serve(cmd *cobra.Command, path string, watch bool, level string, grace time
 	}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl}))
 	src := &policySource{cmd: cmd, path: path}
-	srv, err := runtime.New(runtime.Config{Load: src.load, Logger: log, Grace: grace})
+	obs := metrics.New(nil)
+	srv, err := runtime.New(runtime.Config{Load: src.load, Logger: log, Grace: grace, Observer: obs})
 	if err != nil {
 		if !errors.Is(err, errPolicy) {
 			fmt.Fprintln(cmd.ErrOrStderr(), err)
 		}
 		return exitCode(1)
 	}
+	obs.Attach(srv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go reloadOnHUP(ctx, srv, log)
+	// runCtx ends when the proxy has stopped: after the drain that follows
+	// a signal, or when a listener failed. Probing and the admin API keep
+	// running during the drain, so the drain can be watched (ctl status,
+	// /metrics).
+	runCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	prober := probe.New(srv, srv.State(), log)
+	startAdmin(runCtx, srv, src, obs, prober, log)
+	var bg sync.WaitGroup
+	bg.Go(func() {
+		select { // probes leave from the proxy's listeners: wait for them
+		case <-srv.Ready():
+			prober.Run(runCtx)
+		case <-runCtx.Done():
+		}
+	})
+	go reloadOnHUP(runCtx, srv, log)
 	if watch {
-		go src.watch(ctx, srv, log)
+		go src.watch(runCtx, srv, log)
 	}
-	if err := srv.Run(ctx); err != nil {
+	err = srv.Run(ctx)
+	cancel()
+	bg.Wait()
+	if err != nil {
 		log.Error("serve failed", "error", err)
 		return exitCode(1)
 	}
@@ -83,38 +123,137 @@ func serve(cmd *cobra.Command, path string, watch bool, level string, grace time
 	return nil
 }
 
+// startAdmin serves the admin API and /metrics on proxy.admin (off when it
+// is ""), with the bearer token from admin.TokenEnv when set. The address
+// is read once: changing it takes a restart. An admin address that cannot
+// be bound is logged as an error and the proxy serves without it: SIP
+// service comes first.
+func startAdmin(ctx context.Context, srv *runtime.Server, src *policySource, obs *metrics.Metrics, prober *probe.Prober, log *slog.Logger) {
+	addr := srv.Graph().Proxy.Admin
+	if addr == "" {
+		log.Info("admin API disabled (proxy.admin is empty)")
+		return
+	}
+	token := os.Getenv(admin.TokenEnv)
+	if token == "" && !loopback(addr) {
+		log.Warn("admin API on a non-loopback address without a token: set "+admin.TokenEnv, "addr", addr)
+	}
+	_, err := admin.Start(ctx, srv, admin.Options{Addr: addr, Token: token, Metrics: obs.Handler(),
+		Probes: prober, Logger: log, Sources: src.sources})
+	if err != nil {
+		log.Error("admin API not started; the proxy serves without it", "error", err)
+	}
+}
+
+// loopback reports whether a host:port address is on a loopback interface.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // errPolicy marks a policy with errors; its diagnostics are printed already.
 var errPolicy = errors.New("policy has errors")
 
+// policyError is a policy refused by the compiler. Its text is the rendered
+// diagnostics (so that the admin API's reload answers with them); it is
+// errPolicy for errors.Is.
+type policyError struct{ text string }
+
+func (e *policyError) Error() string        { return e.text }
+func (e *policyError) Is(target error) bool { return target == errPolicy }
+
+// keptSources bounds the policy sources remembered by hash: the running
+// policy's and the last few compiled ones (a policy may compile and still
+// be refused by the runtime, or lose a race with another reload).
+const keptSources = 4
+
 // policySource compiles the policy for the runtime and remembers which
-// files it read, for --watch.
+// files it read, for --watch and for GET /v1/policy.
 type policySource struct {
 	cmd  *cobra.Command
 	path string
 
 	mu    sync.Mutex
 	files []string
+	// loaded holds the sources of the last successful loads, newest last.
+	loaded []*admin.PolicySources
 }
 
-// load is runtime.Config.Load: it prints diagnostics and fails on errors.
+// load is runtime.Config.Load. It prints the diagnostics (warnings
+// included) to stderr as validate does; on errors it returns a
+// *policyError whose text is those diagnostics.
 func (p *policySource) load() (*graph.Graph, error) {
-	pol, err := loadPolicy(p.cmd, p.path)
-	if err != nil {
-		var ee *exitError
-		if errors.As(err, &ee) {
-			return nil, errPolicy
+	pol, diags := compiler.Load(p.path)
+	if len(diags) > 0 {
+		var buf bytes.Buffer
+		if err := writeDiagnostics(&buf, pol.Files, diags); err != nil {
+			return nil, fmt.Errorf("rendering diagnostics: %w", err)
 		}
-		return nil, err
+		_, _ = p.cmd.ErrOrStderr().Write(buf.Bytes())
+		if diags.HasErrors() || pol.Graph == nil {
+			return nil, &policyError{text: strings.TrimRight(buf.String(), "\n")}
+		}
+	}
+	if pol.Graph == nil {
+		return nil, &policyError{text: "policy has errors"}
 	}
 	files := []string{p.path}
 	for name := range pol.Files {
 		files = append(files, name)
 	}
 	sort.Strings(files)
+	src := policySources(p.path, pol)
 	p.mu.Lock()
 	p.files = files
+	p.loaded = append(p.loaded, src)
+	if len(p.loaded) > keptSources {
+		p.loaded = p.loaded[len(p.loaded)-keptSources:]
+	}
 	p.mu.Unlock()
 	return pol.Graph, nil
+}
+
+// sources is admin.Options.Sources: the files of the policy with hash.
+func (p *policySource) sources(hash string) *admin.PolicySources {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := len(p.loaded) - 1; i >= 0; i-- {
+		if p.loaded[i].Hash == hash {
+			return p.loaded[i]
+		}
+	}
+	return nil
+}
+
+// policySources captures the files of a compiled policy, named as the
+// compiler names them for the hash: relative to the policy directory (the
+// path itself, or the directory of a one-file policy).
+func policySources(path string, pol *compiler.Policy) *admin.PolicySources {
+	root := path
+	if st, err := os.Stat(path); err == nil && !st.IsDir() {
+		root = filepath.Dir(path)
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		abs = root
+	}
+	src := &admin.PolicySources{Hash: pol.Graph.Hash, Path: path, Root: abs, Loaded: time.Now().UTC(),
+		Files: make(map[string]string, len(pol.Files))}
+	for name, f := range pol.Files {
+		rel, err := filepath.Rel(root, name)
+		if err != nil {
+			rel = name
+		}
+		src.Files[filepath.ToSlash(rel)] = string(f.Bytes)
+	}
+	return src
 }
 
 // watch reloads when the modification time of the policy path or of a file
@@ -171,8 +310,16 @@ func reloadOnHUP(ctx context.Context, srv *runtime.Server, log *slog.Logger) {
 	}
 }
 
+// reload reloads and logs a refusal. The diagnostics of a policy with
+// errors are printed above by the loader, so the log line only points at
+// them.
 func reload(srv *runtime.Server, log *slog.Logger) {
-	if err := srv.Reload(); err != nil {
+	err := srv.Reload()
+	switch {
+	case err == nil:
+	case errors.Is(err, errPolicy):
+		log.Error("reload refused: the policy has errors (diagnostics above); the running policy keeps serving", "graph", srv.Graph().Hash)
+	default:
 		log.Error("reload refused: the running policy keeps serving", "error", err, "graph", srv.Graph().Hash)
 	}
 }

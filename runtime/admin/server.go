@@ -60,6 +60,10 @@ type Options struct {
 	Started time.Time
 	// Logger receives one line per operator action; nil: slog.Default().
 	Logger *slog.Logger
+	// Sources returns the source files of the policy whose hash is given
+	// (the running one), for GET /v1/policy; nil, or a nil answer, means
+	// they are not available (404 or 503).
+	Sources func(hash string) *PolicySources
 }
 
 // API is the admin HTTP handler.
@@ -121,6 +125,7 @@ func (a *API) routes() {
 	a.mux.Handle("/v1/pools", endpoint{"GET": a.pools})
 	a.mux.Handle("/v1/calls", endpoint{"GET": a.calls})
 	a.mux.Handle("/v1/graph", endpoint{"GET": a.graph})
+	a.mux.Handle("/v1/policy", endpoint{"GET": a.policy})
 	a.mux.Handle("/v1/reload", endpoint{"POST": a.reload})
 	a.mux.Handle("/v1/overrides", endpoint{"GET": a.overrides})
 	a.mux.HandleFunc("/v1/members/{id}/{action}", a.member)

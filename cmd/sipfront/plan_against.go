@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sipfront/sipfront/compiler"
+	"github.com/sipfront/sipfront/compiler/plan"
+	"github.com/sipfront/sipfront/runtime/admin"
+)
+
+// againstTimeout bounds the admin API calls of plan --against.
+const againstTimeout = 30 * time.Second
+
+// runPlanAgainst plans NEW against the proxy whose admin API is at url: it
+// compiles the running policy from its fetched sources, checks the hash,
+// plans OLD -> NEW as runPlan does and appends the runtime drift (overrides)
+// and the live calls pinned to members NEW removes.
+func runPlanAgainst(cmd *cobra.Command, url, newPath string, opts planOptions) error {
+	fail := func(format string, args ...any) error {
+		fmt.Fprintf(cmd.ErrOrStderr(), "error: "+format+"\n", args...)
+		return exitCode(1)
+	}
+	newP, err := loadPolicy(cmd, newPath)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), againstTimeout)
+	defer cancel()
+	token := os.Getenv(admin.TokenEnv)
+	src, err := admin.NewClient(url, token).Policy(ctx)
+	if err != nil {
+		return fail("fetching the running policy: %v", err)
+	}
+	oldP, root, err := compileSources(cmd, src)
+	if err != nil {
+		return err
+	}
+	snap, err := admin.FetchSnapshot(ctx, url, token)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if snap.Hash != src.Hash {
+		return fail("the running policy changed while it was read (%s, then %s); run the plan again", short(src.Hash), short(snap.Hash))
+	}
+	oldName := fmt.Sprintf("%s (running %s)", url, short(src.Hash))
+	return writePlan(cmd, oldName, oldP, newPath, newP, opts, func(p *plan.Plan) {
+		relocate(p, root, src.Root)
+		p.Sections = append(p.Sections, snap.Drift(newP.Graph).Sections()...)
+	})
+}
+
+// compileSources writes the running policy's files into a temporary
+// directory, compiles them and checks that they give the proxy's hash. It
+// returns the policy and the directory its file names are relative to.
+func compileSources(cmd *cobra.Command, src *admin.PolicySources) (*compiler.Policy, string, error) {
+	dir, err := os.MkdirTemp("", "sipfront-plan-")
+	if err != nil {
+		fmt.Fprintln(cmd.ErrOrStderr(), "error:", err)
+		return nil, "", exitCode(1)
+	}
+	defer os.RemoveAll(dir)
+	root, err := src.WriteTo(dir)
+	if err != nil {
+		fmt.Fprintln(cmd.ErrOrStderr(), "error: the running policy's files:", err)
+		return nil, "", exitCode(1)
+	}
+	pol, diags := compiler.Load(root)
+	if diags.HasErrors() || pol.Graph == nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "error: the running policy (%s) does not compile with this sipfront:\n", short(src.Hash))
+		_ = writeDiagnostics(cmd.ErrOrStderr(), pol.Files, diags)
+		return nil, "", exitCode(1)
+	}
+	if pol.Graph.Hash != src.Hash {
+		fmt.Fprintf(cmd.ErrOrStderr(), "error: the running policy's files compile to %s here, but the proxy runs %s; are they the same sipfront version?\n",
+			short(pol.Graph.Hash), short(src.Hash))
+		return nil, "", exitCode(1)
+	}
+	return pol, root, nil
+}
+
+// relocate rewrites positions in the temporary copy of the running policy
+// to the paths the files have on the proxy's host.
+func relocate(p *plan.Plan, tmpRoot, proxyRoot string) {
+	fix := func(file string) string {
+		rel, ok := strings.CutPrefix(file, tmpRoot+string(filepath.Separator))
+		if !ok || proxyRoot == "" {
+			return file
+		}
+		return filepath.ToSlash(filepath.Join(proxyRoot, rel))
+	}
+	for i := range p.Changes {
+		p.Changes[i].Pos.File = fix(p.Changes[i].Pos.File)
+	}
+	for i := range p.Decisions {
+		p.Decisions[i].Probe.Pos.File = fix(p.Decisions[i].Probe.Pos.File)
+	}
+}
+
+func short(hash string) string {
+	if len(hash) > 12 {
+		return hash[:12]
+	}
+	return hash
+}
