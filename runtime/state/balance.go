@@ -62,22 +62,31 @@ func isTried(tried []*graph.Member, m *graph.Member) bool {
 	return false
 }
 
-// pickRoundRobin takes the member after the previous pick, in declaration
-// order, skipping unavailable ones (a skipped member's turn goes to the next
-// one, as OpenSIPS dispatcher does).
+// pickRoundRobin rotates over the members available now, in declaration
+// order. Rotating over the available members rather than over all of them
+// keeps the spread even when one is down or disabled: skipping a member's
+// turn would hand its whole share to the next one (OpenSIPS dispatcher's
+// behaviour, which doubles that member's load).
 func (s *Store) pickRoundRobin(v *poolView, tried []*graph.Member) int {
-	n := len(v.members)
-	if n == 0 {
-		return -1
-	}
-	start := int((v.bal.rr.Add(1) - 1) % uint64(n))
-	for k := 0; k < n; k++ {
-		i := (start + k) % n
+	avail := 0
+	for i := range v.members {
 		if s.candidate(v, i, tried) {
-			return i
+			avail++
 		}
 	}
-	return -1
+	if avail == 0 {
+		return -1
+	}
+	k := int((v.bal.rr.Add(1) - 1) % uint64(avail))
+	for i := range v.members {
+		if s.candidate(v, i, tried) {
+			if k == 0 {
+				return i
+			}
+			k--
+		}
+	}
+	return -1 // a member went down between the passes
 }
 
 // pickWeighted is nginx's smooth weighted round robin over the available

@@ -278,3 +278,17 @@ func TestHashRemovingMemberByReloadMovesOnlyItsShare(t *testing.T) {
 		t.Fatalf("moved %d, b held %d of %d", moved, share, calls)
 	}
 }
+
+// TestRoundRobinEvenWithMemberOut checks that a member out of rotation
+// (disabled here) does not hand its share to its neighbour: the two others
+// split the calls evenly.
+func TestRoundRobinEvenWithMemberOut(t *testing.T) {
+	s, p := attached(t, graph.BalanceRoundRobin, names("a", "b", "c")...)
+	if err := s.SetOverride(p.Members[0].ID, Override{Mode: ModeDisabled}); err != nil {
+		t.Fatal(err)
+	}
+	got := pickN(t, s, p, 600, false)
+	if got["a"] != 0 || got["b"] != 300 || got["c"] != 300 {
+		t.Errorf("round robin with a disabled: %v, want b=300 c=300", got)
+	}
+}
