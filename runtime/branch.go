@@ -73,30 +73,35 @@ func (b *branch) start(ctx context.Context) error {
 // relayed; nil means never. noAnswer bounds the wait for the first answer
 // (0: Timer B only); ring is Timer C for INVITEs (0 for others).
 func (b *branch) run(retry func(code int) bool, noAnswer, ring time.Duration) outcome {
-	var noAnswerC, ringC, giveUpC <-chan time.Time
-	if noAnswer > 0 {
-		t := time.NewTimer(noAnswer)
-		defer t.Stop()
-		noAnswerC = t.C
-	}
-	var ringT *time.Timer
-	if ring > 0 {
-		ringT = time.NewTimer(ring)
-		defer ringT.Stop()
-		ringC = ringT.C
+	var dl deadline
+	defer dl.stop()
+	switch {
+	case noAnswer > 0 && (ring <= 0 || noAnswer < ring):
+		dl.set(waitAnswer, noAnswer)
+	case ring > 0:
+		dl.set(waitRing, ring)
 	}
 	for {
 		select {
 		case res := <-b.ct.Responses():
 			if !b.answered {
-				b.answered, noAnswerC = true, nil
+				b.answered = true
 				if b.cancelWant {
 					b.sendCancel()
 				}
 			}
 			if res.IsProvisional() {
-				if ringT != nil && ringC != nil {
-					ringT.Reset(ring)
+				switch {
+				case dl.phase == waitAnswer && b.finalSent:
+					// Cancelled before the member answered: the CANCEL
+					// just went out.
+					dl.set(waitCancel, sip.Timer_B)
+				case dl.phase == waitAnswer || dl.phase == waitRing:
+					if ring > 0 {
+						dl.set(waitRing, ring) // Timer C restarts on every 1xx
+					} else {
+						dl.clear()
+					}
 				}
 				if res.StatusCode != 100 && !b.finalSent {
 					b.relay(res)
@@ -117,28 +122,73 @@ func (b *branch) run(retry func(code int) bool, noAnswer, ring time.Duration) ou
 				b.replyError(err)
 			}
 			return outcome{err: err, relayed: b.finalSent}
-		case <-noAnswerC:
-			b.abandon()
-			err := sip.ErrTransactionTimeout
-			if !b.finalSent && (retry == nil || !retry(0)) {
-				b.replyError(err)
+		case <-dl.c:
+			switch dl.phase {
+			case waitAnswer:
+				b.abandon()
+				err := sip.ErrTransactionTimeout
+				if !b.finalSent && (retry == nil || !retry(0)) {
+					b.replyError(err)
+				}
+				return outcome{err: err, relayed: b.finalSent}
+			case waitRing:
+				// Timer C: the callee rang too long.
+				b.s.reply(b.tx, b.req, 408, "Request Timeout")
+				b.stop()
+				dl.set(waitCancel, sip.Timer_B)
+			default:
+				// The callee never answered our CANCEL.
+				b.ct.Terminate()
+				return outcome{relayed: true, err: sip.ErrTransactionTimeout}
 			}
-			return outcome{err: err, relayed: b.finalSent}
-		case <-ringC:
-			// Timer C: the callee rang too long.
-			ringC = nil
-			b.s.reply(b.tx, b.req, 408, "Request Timeout")
-			b.stop()
-			giveUpC = time.After(sip.Timer_B)
 		case <-b.cancel:
-			b.cancel, ringC = nil, nil
+			b.cancel = nil
 			b.stop()
-			giveUpC = time.After(sip.Timer_B)
-		case <-giveUpC:
-			// The callee never answered our CANCEL.
-			b.ct.Terminate()
-			return outcome{relayed: true, err: sip.ErrTransactionTimeout}
+			if dl.phase != waitAnswer {
+				// Unanswered, the no-answer deadline comes first; it
+				// gives way to waitCancel once the member answers.
+				dl.set(waitCancel, sip.Timer_B)
+			}
 		}
+	}
+}
+
+// waitPhase names what a branch's deadline is waiting for.
+type waitPhase uint8
+
+const (
+	waitNone   waitPhase = iota
+	waitAnswer           // the member's first answer (failover timeout)
+	waitRing             // a final answer after a 1xx (Timer C)
+	waitCancel           // the member's answer to our CANCEL (Timer B)
+)
+
+// deadline is the one timer of a branch: its deadlines follow each other,
+// so a single time.Timer, reset, serves them all.
+type deadline struct {
+	t     *time.Timer
+	c     <-chan time.Time
+	phase waitPhase
+}
+
+func (d *deadline) set(p waitPhase, after time.Duration) {
+	d.phase = p
+	if d.t == nil {
+		d.t = time.NewTimer(after)
+	} else {
+		d.t.Reset(after)
+	}
+	d.c = d.t.C
+}
+
+func (d *deadline) clear() {
+	d.phase, d.c = waitNone, nil
+	d.stop()
+}
+
+func (d *deadline) stop() {
+	if d.t != nil {
+		d.t.Stop()
 	}
 }
 

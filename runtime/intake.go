@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/emiago/sipgo/sip"
@@ -71,7 +72,7 @@ func (s *Server) forUs(req *sip.Request) bool {
 	if req.Recipient.User != "" {
 		return false
 	}
-	if r := req.Route(); r != nil && !s.self.isOwn(&r.Address) {
+	if r, ok := header(req, "Route").(*sip.RouteHeader); ok && !s.self.isOwn(&r.Address) {
 		return false
 	}
 	return s.self.isOwn(&req.Recipient) || s.graph.Load().IsLocal(req.Recipient.Host)
@@ -99,7 +100,7 @@ func (s *Server) validate(req *sip.Request) (int, string) {
 		return 400, "Missing Max-Forwards header"
 	case req.CSeq().MethodName != req.Method:
 		return 400, "CSeq method does not match the request method"
-	case req.GetHeader(badContentLength) != nil:
+	case header(req, badContentLength) != nil:
 		return 400, "Content-Length does not match the body"
 	case req.MaxForwards().Val() == 0:
 		return 483, "Too Many Hops"
@@ -201,6 +202,19 @@ func (h *sipgoLogHandler) WithGroup(name string) slog.Handler {
 	return &sipgoLogHandler{next: h.next.WithGroup(name), dropped: h.dropped}
 }
 
+// header returns the first header of req named name (case-insensitive), or
+// nil. Unlike sip's GetHeader, which lowercases the name of every header it
+// compares (one allocation per header outside its short list), it never
+// allocates.
+func header(req *sip.Request, name string) sip.Header {
+	for _, h := range req.Headers() {
+		if strings.EqualFold(h.Name(), name) {
+			return h
+		}
+	}
+	return nil
+}
+
 // reqView is the graph's view of one request; it is filled from the parsed
 // message without copying strings.
 type reqView struct {
@@ -213,7 +227,7 @@ type sipHeaders struct{ req *sip.Request }
 
 // Header implements graph.HeaderReader.
 func (h *sipHeaders) Header(name string) (string, bool) {
-	v := h.req.GetHeader(name)
+	v := header(h.req, name)
 	if v == nil {
 		return "", false
 	}
@@ -235,7 +249,7 @@ func newReqView(req *sip.Request) *reqView {
 	if ap, err := netip.ParseAddrPort(req.Source()); err == nil {
 		r.Source = graph.Source{IP: ap.Addr().Unmap(), Port: int(ap.Port()), Transport: lowerTransport(req.Transport())}
 	}
-	if ua := req.GetHeader("User-Agent"); ua != nil {
+	if ua := header(req, "User-Agent"); ua != nil {
 		r.UserAgent = ua.Value()
 	}
 	r.CallID = callID(req)
@@ -269,7 +283,7 @@ func lowerTransport(t string) string {
 	case "WSS", "wss":
 		return "wss"
 	}
-	return t
+	return strings.ToLower(t)
 }
 
 func upperTransport(t string) string {

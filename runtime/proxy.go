@@ -21,9 +21,14 @@ func (s *Server) initial(g *graph.Graph, req *sip.Request, tx sip.ServerTransact
 		return
 	}
 	v := newReqView(req)
-	t0 := time.Now()
+	var t0 time.Time
+	if s.timeDecisions {
+		t0 = time.Now()
+	}
 	d := g.Decide(&v.r, s.store, nil)
-	s.obs.DecisionTime(time.Since(t0))
+	if s.timeDecisions {
+		s.obs.DecisionTime(time.Since(t0))
+	}
 	s.obs.Request(string(req.Method), decidedBy(&d))
 	for _, f := range d.Logged {
 		s.log.Warn(f.Log, "filter", f.ID, "method", string(req.Method), "call_id", v.r.CallID,
@@ -38,7 +43,7 @@ func (s *Server) initial(g *graph.Graph, req *sip.Request, tx sip.ServerTransact
 	case d.Action == graph.ActionRelay && d.Member != nil && req.IsInvite():
 		s.proxyInvite(g, req, tx, v, d.Member)
 	case d.Action == graph.ActionRelay && d.Member != nil:
-		s.forward(req, tx, s.prepare(req, d.Member.Addr(), d.Member.Transport, recordRoutes(req.Method)))
+		s.forward(req, tx, s.relayCopy(req, d.Member.Addr(), d.Member.Transport, recordRoutes(req.Method), loopHash(req)))
 	default:
 		s.reply(tx, req, 500, "Not served by this version of sipfront: "+d.Action.String())
 	}
@@ -77,7 +82,10 @@ func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTran
 	}) {
 		return // cancelled before we started
 	}
-	s.trying(tx, req)
+	// No 100 Trying here: sipgo's INVITE server transaction sends one
+	// when nothing else went upstream within 200 ms (RFC 3261 §17.2.1,
+	// Timer_1xx), which is the case in which the caller needs it; a member
+	// that answers sooner costs no extra datagram.
 	pool, fo := m.Pool, m.Pool.Failover
 	maxTries := fo.MaxTries
 	if maxTries <= 0 {
@@ -97,7 +105,7 @@ func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTran
 	var out outcome
 	for try := 1; ; try++ {
 		b := &branch{s: s, req: req, tx: tx, cancel: cancel,
-			fwd: s.prepareLoop(req, m.Addr(), m.Transport, true, loop)}
+			fwd: s.relayCopy(req, m.Addr(), m.Transport, true, loop)}
 		s.obs.Relay(m.ID)
 		if err := b.start(context.Background()); err != nil {
 			s.log.Debug("relay failed", "member", m.ID, "call_id", cid, "error", err)
@@ -174,14 +182,6 @@ func tagOf(t *sip.ToHeader) string {
 	return v
 }
 
-// trying answers 100 at once, so the caller stops retransmitting while the
-// member takes its time.
-func (s *Server) trying(tx sip.ServerTransaction, req *sip.Request) {
-	if err := tx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil)); err != nil {
-		s.log.Debug("100 Trying failed", "call_id", callID(req), "error", err)
-	}
-}
-
 // forward relays a request on a single branch, without failover: in-dialog
 // requests and out-of-dialog requests other than INVITE.
 func (s *Server) forward(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request) {
@@ -197,7 +197,6 @@ func (s *Server) forward(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Re
 		}) {
 			return
 		}
-		s.trying(tx, req)
 		if ring = s.graph.Load().Proxy.RingTimeout; ring <= 0 {
 			ring = defaultRingTimeout
 		}
@@ -226,11 +225,8 @@ func (s *Server) endDialog(req *sip.Request) {
 // §16.4): our own Route entries are popped, then the next Route, the
 // dialog's member or the Request-URI names the next hop.
 func (s *Server) inDialog(g *graph.Graph, req *sip.Request, tx sip.ServerTransaction) {
-	fwd := req.Clone()
-	s.popOwnRoutes(fwd)
-	dest, transport := s.inDialogTarget(g, req, fwd)
-	s.finish(fwd, req, dest, transport, false, loopHash(req))
-	s.forward(req, tx, fwd)
+	dest, transport := s.inDialogTarget(g, req)
+	s.forward(req, tx, s.relayCopy(req, dest, transport, false, loopHash(req)))
 }
 
 // forwardAck relays an ACK for a 2xx statelessly, end to end. ACKs for
@@ -239,19 +235,17 @@ func (s *Server) forwardAck(g *graph.Graph, req *sip.Request) {
 	if toTag(req) == "" {
 		return
 	}
-	fwd := req.Clone()
-	s.popOwnRoutes(fwd)
-	dest, transport := s.inDialogTarget(g, req, fwd)
-	s.finish(fwd, req, dest, transport, false, loopHash(req))
+	dest, transport := s.inDialogTarget(g, req)
+	fwd := s.relayCopy(req, dest, transport, false, loopHash(req))
 	if err := s.cli.WriteRequest(fwd, noBuild); err != nil {
 		s.log.Debug("ACK relay failed", "call_id", callID(req), "destination", dest, "error", err)
 	}
 }
 
-// inDialogTarget picks the next hop of an in-dialog request whose own
-// Route entries are popped.
-func (s *Server) inDialogTarget(g *graph.Graph, req, fwd *sip.Request) (dest, transport string) {
-	if r := fwd.Route(); r != nil {
+// inDialogTarget picks the next hop of an in-dialog request: the first
+// Route that is not ours, the dialog's member, or the Request-URI.
+func (s *Server) inDialogTarget(g *graph.Graph, req *sip.Request) (dest, transport string) {
+	if r := s.nextRoute(req); r != nil {
 		return uriTarget(&r.Address)
 	}
 	// A request from the caller's side of a known dialog goes to the
@@ -261,7 +255,19 @@ func (s *Server) inDialogTarget(g *graph.Graph, req, fwd *sip.Request) (dest, tr
 			return m.Addr(), m.Transport
 		}
 	}
-	return uriTarget(&fwd.Recipient)
+	return uriTarget(&req.Recipient)
+}
+
+// nextRoute returns the first Route entry of req that does not name this
+// proxy (the entries popped by loose routing are the leading own ones), or
+// nil.
+func (s *Server) nextRoute(req *sip.Request) *sip.RouteHeader {
+	for _, h := range req.Headers() {
+		if r, ok := h.(*sip.RouteHeader); ok && !s.self.isOwn(&r.Address) {
+			return r
+		}
+	}
+	return nil
 }
 
 // uriTarget returns host:port and transport of a SIP URI.
@@ -275,58 +281,70 @@ func uriTarget(u *sip.Uri) (string, string) {
 	}
 	transport := "udp"
 	if t, ok := u.UriParams.Get("transport"); ok && t != "" {
-		transport = strings.ToLower(t)
+		transport = lowerTransport(t)
 	}
 	return net.JoinHostPort(strings.Trim(u.Host, "[]"), strconv.Itoa(port)), transport
 }
 
-// popOwnRoutes removes the Route entries naming this proxy from the top.
-func (s *Server) popOwnRoutes(fwd *sip.Request) {
-	for r := fwd.Route(); r != nil && s.self.isOwn(&r.Address); r = fwd.Route() {
-		fwd.RemoveHeader("Route")
-	}
-}
-
-// prepare clones req for forwarding to dest over transport.
-func (s *Server) prepare(req *sip.Request, dest, transport string, rr bool) *sip.Request {
-	return s.prepareLoop(req, dest, transport, rr, loopHash(req))
-}
-
-func (s *Server) prepareLoop(req *sip.Request, dest, transport string, rr bool, loop uint64) *sip.Request {
-	fwd := req.Clone() // P1: req stays untouched for the responses sipgo builds
-	s.popOwnRoutes(fwd)
-	s.finish(fwd, req, dest, transport, rr, loop)
-	return fwd
-}
-
-// finish applies RFC 3261 §16.6 to a clone: Max-Forwards, received/rport
-// on the previous hop's Via, Record-Route, our Via, destination and source
-// socket.
-func (s *Server) finish(fwd, req *sip.Request, dest, transport string, rr bool, loop uint64) {
-	// The Max-Forwards header object is shared with req by Clone: replace
-	// it rather than decrement it.
-	mf := sip.MaxForwardsHeader(req.MaxForwards().Val() - 1)
-	fwd.ReplaceHeader(&mf)
-	markReceived(fwd.Via(), req.Source())
+// relayCopy builds the request sent to dest over transport (RFC 3261
+// §16.6). It is not a deep Clone: the copy shares req's parsed header
+// objects and body, which neither sipgo (requests are sent with noBuild)
+// nor the proxy modify. Only what changes is new: our Via on top, the
+// Record-Route entries, the previous hop's Via (received/rport) and
+// Max-Forwards; our own leading Route entries are left out (loose
+// routing). req itself is never modified, so the responses sipgo builds
+// from it (100, 487, errors) still go upstream (P1).
+func (s *Server) relayCopy(req *sip.Request, dest, transport string, rr bool, loop uint64) *sip.Request {
 	tp := upperTransport(transport)
+	fwd := sip.NewRequest(req.Method, req.Recipient)
+	fwd.SipVersion = req.SipVersion
+	fwd.AppendHeader(s.self.newVia(tp, loop))
 	if rr {
-		in := req.Transport()
-		if in != tp {
+		fwd.AppendHeader(s.self.recordRoute(tp))
+		if in := req.Transport(); in != tp {
 			// RFC 5658 double Record-Route: each side sees its own transport.
-			fwd.PrependHeader(s.self.recordRoute(in))
+			fwd.AppendHeader(s.self.recordRoute(in))
 		}
-		fwd.PrependHeader(s.self.recordRoute(tp))
 	}
-	fwd.PrependHeader(s.self.newVia(tp, loop))
+	prevVia, mf, popping := true, true, true
+	for _, h := range req.Headers() {
+		switch h := h.(type) {
+		case *sip.ViaHeader:
+			if prevVia {
+				prevVia = false
+				v := h.Clone()
+				markReceived(v, req.Source())
+				fwd.AppendHeader(v)
+				continue
+			}
+		case *sip.MaxForwardsHeader:
+			if mf {
+				mf = false
+				n := sip.MaxForwardsHeader(h.Val() - 1)
+				fwd.AppendHeader(&n)
+				continue
+			}
+		case *sip.RouteHeader:
+			if popping {
+				if s.self.isOwn(&h.Address) {
+					continue
+				}
+				popping = false
+			}
+		}
+		fwd.AppendHeader(h)
+	}
+	fwd.SetBody(req.Body()) // same length: Content-Length is shared as is
 	fwd.SetTransport(tp)
+	fwd.SetSource(req.Source())
 	fwd.SetDestination(dest)
-	fwd.Laddr = sip.Addr{}
 	if tp == "UDP" {
 		// P2: leave from the listening socket. Never on TCP (P3).
 		if a := s.self.udpLocal.Load(); a != nil {
 			fwd.Laddr = *a
 		}
 	}
+	return fwd
 }
 
 // markReceived adds received (and fills rport) to the previous hop's Via

@@ -3,7 +3,6 @@ package runtime
 import (
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math/rand/v2"
 	"net"
 	"strconv"
@@ -28,6 +27,10 @@ type self struct {
 	udpLocal atomic.Pointer[sip.Addr]
 	// own lists every host:port that names this proxy.
 	own map[string]bool
+	// rr holds this proxy's Record-Route entry per transport (UDP, TCP,
+	// ...). The headers are shared by every request sent: nothing
+	// modifies a header once it is in a request.
+	rr map[string]*sip.RecordRouteHeader
 }
 
 // newSelf derives the proxy's addresses from the proxy block. The
@@ -36,7 +39,7 @@ func newSelf(p graph.Proxy) (*self, error) {
 	if len(p.Listen) == 0 {
 		return nil, errors.New("proxy.listen is empty: nothing to serve")
 	}
-	s := &self{listen: p.Listen, own: map[string]bool{}}
+	s := &self{listen: p.Listen, own: map[string]bool{}, rr: map[string]*sip.RecordRouteHeader{}}
 	for _, l := range p.Listen {
 		host, port, err := splitHostPort(l.Addr, 5060)
 		if err != nil {
@@ -61,6 +64,9 @@ func newSelf(p graph.Proxy) (*self, error) {
 	}
 	s.host, s.port, s.hostPort = host, port, net.JoinHostPort(host, strconv.Itoa(port))
 	s.own[s.hostPort] = true
+	for _, t := range []string{"UDP", "TCP", "TLS", "WS", "WSS"} {
+		s.rr[t] = s.newRecordRoute(t)
+	}
 	return s, nil
 }
 
@@ -112,7 +118,21 @@ func (s *self) isOwn(u *sip.Uri) bool {
 	if port == s.port && strings.EqualFold(u.Host, s.host) {
 		return true
 	}
-	return s.own[net.JoinHostPort(strings.Trim(u.Host, "[]"), strconv.Itoa(port))]
+	var buf [80]byte
+	return s.own[string(appendHostPort(buf[:0], strings.Trim(u.Host, "[]"), port))]
+}
+
+// appendHostPort appends host:port as net.JoinHostPort writes it.
+func appendHostPort(b []byte, host string, port int) []byte {
+	if strings.IndexByte(host, ':') >= 0 {
+		b = append(b, '[')
+		b = append(b, host...)
+		b = append(b, ']')
+	} else {
+		b = append(b, host...)
+	}
+	b = append(b, ':')
+	return strconv.AppendInt(b, int64(port), 10)
 }
 
 // isOwnVia reports whether a Via header was written by this proxy.
@@ -132,11 +152,17 @@ func (s *self) newVia(transport string, loop uint64) *sip.ViaHeader {
 	b[n] = '.'
 	n++
 	n += hex16(b[n:], rand.Uint64())
-	return &sip.ViaHeader{
+	// The header and its one parameter share an allocation.
+	v := &struct {
+		h sip.ViaHeader
+		p [1]sip.HeaderKV
+	}{}
+	v.p[0] = sip.HeaderKV{K: "branch", V: string(b[:n])}
+	v.h = sip.ViaHeader{
 		ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: transport,
-		Host: s.host, Port: s.port,
-		Params: sip.HeaderParams{{K: "branch", V: string(b[:n])}},
+		Host: s.host, Port: s.port, Params: v.p[:],
 	}
+	return &v.h
 }
 
 func hex16(dst []byte, v uint64) int {
@@ -150,20 +176,47 @@ func hex16(dst []byte, v uint64) int {
 
 // loopHash hashes the fields that stay the same when a request comes back
 // to this proxy unchanged (a loop) and differ when it spirals: R-URI, From
-// and To tags, Call-ID and CSeq.
+// and To tags, Call-ID and CSeq. It is FNV-1a 64 over the same bytes as
+// hash/fnv would see, written out so that nothing is allocated.
 func loopHash(req *sip.Request) uint64 {
-	h := fnv.New64a()
+	var num [20]byte
 	u := &req.Recipient
-	for _, p := range [...]string{u.Scheme, u.User, u.Host, strconv.Itoa(u.Port), tag(req.From()), toTag(req), callID(req)} {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
+	h := uint64(fnvOffset64)
+	for _, p := range [...]string{u.Scheme, u.User, u.Host} {
+		h = fnvSep(fnvString(h, p))
+	}
+	h = fnvSep(fnvBytes(h, strconv.AppendInt(num[:0], int64(u.Port), 10)))
+	for _, p := range [...]string{tag(req.From()), toTag(req), callID(req)} {
+		h = fnvSep(fnvString(h, p))
 	}
 	if c := req.CSeq(); c != nil {
-		h.Write([]byte(strconv.FormatUint(uint64(c.SeqNo), 10)))
-		h.Write([]byte(c.MethodName))
+		h = fnvBytes(h, strconv.AppendUint(num[:0], uint64(c.SeqNo), 10))
+		h = fnvString(h, string(c.MethodName))
 	}
-	return h.Sum64()
+	return h
 }
+
+const (
+	fnvOffset64 = 14695981039346656037
+	fnvPrime64  = 1099511628211
+)
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * fnvPrime64
+	}
+	return h
+}
+
+func fnvBytes(h uint64, b []byte) uint64 {
+	for _, c := range b {
+		h = (h ^ uint64(c)) * fnvPrime64
+	}
+	return h
+}
+
+// fnvSep hashes the zero byte that separates the fields.
+func fnvSep(h uint64) uint64 { return h * fnvPrime64 }
 
 // isLoop reports whether req already passed through this proxy unchanged
 // (RFC 3261 §16.3 step 4). The hash is computed only when one of the Via
@@ -188,8 +241,16 @@ func (s *self) isLoop(req *sip.Request) bool {
 	return false
 }
 
-// recordRoute returns this proxy's Record-Route entry for transport.
+// recordRoute returns this proxy's Record-Route entry for transport (upper
+// case, as upperTransport returns it).
 func (s *self) recordRoute(transport string) *sip.RecordRouteHeader {
+	if rr := s.rr[transport]; rr != nil {
+		return rr
+	}
+	return s.newRecordRoute(transport)
+}
+
+func (s *self) newRecordRoute(transport string) *sip.RecordRouteHeader {
 	params := sip.HeaderParams{{K: "lr", V: ""}}
 	if t := strings.ToLower(transport); t != "udp" {
 		params = sip.HeaderParams{{K: "transport", V: t}, {K: "lr", V: ""}}

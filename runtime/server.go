@@ -104,6 +104,9 @@ type Server struct {
 
 	// dropped counts datagrams sipgo could not parse.
 	dropped atomic.Uint64
+	// timeDecisions is false when there is no Observer: the clock is then
+	// not read around each decision.
+	timeDecisions bool
 }
 
 // New loads and checks the first graph and prepares the SIP stack; it opens
@@ -119,6 +122,8 @@ func New(cfg Config) (*Server, error) {
 	if s.obs == nil {
 		s.obs = nopObserver{}
 	}
+	_, nop := s.obs.(nopObserver)
+	s.timeDecisions = !nop
 	if s.store == nil {
 		s.store = state.New()
 	}
@@ -207,6 +212,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	close(s.ready)
+	defer s.startPprof()()
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	defer stopSweep()
 	go s.sweep(sweepCtx)
