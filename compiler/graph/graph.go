@@ -266,10 +266,18 @@ type Member struct {
 	Weight    int
 	// Capacity maps a resource name to its capacity (resource balancing).
 	Capacity map[string]int
+
+	addr string // host:port, computed by Seal
 }
 
-// Addr returns host:port of the member.
-func (m *Member) Addr() string { return joinHostPort(m.Host, m.Port) }
+// Addr returns host:port of the member. It is computed once by Seal, so
+// the proxy does not build the string for every request.
+func (m *Member) Addr() string {
+	if m.addr != "" {
+		return m.addr
+	}
+	return joinHostPort(m.Host, m.Port)
+}
 
 // Carrier is a PSTN carrier (trunk).
 type Carrier struct {
@@ -288,10 +296,17 @@ type Carrier struct {
 	Quality *Quality
 	// Auth is nil when the carrier needs no authentication.
 	Auth *CarrierAuth
+
+	addr string // host:port, computed by Seal
 }
 
-// Addr returns host:port of the carrier.
-func (c *Carrier) Addr() string { return joinHostPort(c.Host, c.Port) }
+// Addr returns host:port of the carrier, computed once by Seal.
+func (c *Carrier) Addr() string {
+	if c.addr != "" {
+		return c.addr
+	}
+	return joinHostPort(c.Host, c.Port)
+}
 
 // Limits caps a carrier's concurrent calls and calls per second; zero means
 // unlimited.

@@ -44,6 +44,7 @@ func (g *Graph) Seal() error {
 		p.memberByName = make(map[string]*Member, len(p.Members))
 		for _, m := range p.Members {
 			m.Pool = p
+			m.addr = joinHostPort(m.Host, m.Port)
 			p.memberByName[m.Name] = m
 			errs = append(errs, add(m.ID, m))
 		}
@@ -52,6 +53,7 @@ func (g *Graph) Seal() error {
 		errs = append(errs, add(t.ID, t))
 	}
 	for _, c := range g.Carriers {
+		c.addr = joinHostPort(c.Host, c.Port)
 		errs = append(errs, add(c.ID, c))
 	}
 	for _, r := range g.Routes {
