@@ -1,7 +1,5 @@
 package graph
 
-import "hash/fnv"
-
 // StaticState is the State used where there is no live proxy: test blocks,
 // explain and plan. Every member and carrier is available unless listed as
 // down; registrations and authentication come from the fields.
@@ -30,8 +28,9 @@ func (s StaticState) MemberAvailable(m *Member) bool { return !s.Down[m.ID] }
 func (s StaticState) CarrierAvailable(c *Carrier) bool { return !s.Down[c.ID] }
 
 // Pick implements State deterministically, as a fresh proxy would for its
-// first request: hash by Call-ID, the highest weight for weighted and
-// resource, otherwise the first member in declaration order.
+// first request: rendezvous hashing of the Call-ID exactly as the proxy
+// does, the highest weight for weighted, the most capacity for resource,
+// otherwise the first member in declaration order.
 func (s StaticState) Pick(p *Pool, req *Request, tried []*Member) *Member {
 	var avail []*Member
 	for _, m := range p.Members {
@@ -44,9 +43,14 @@ func (s StaticState) Pick(p *Pool, req *Request, tried []*Member) *Member {
 	}
 	switch p.Balance {
 	case BalanceHash:
-		h := fnv.New32a()
-		h.Write([]byte(req.CallID))
-		return avail[int(h.Sum32()%uint32(len(avail)))]
+		key := HashString(req.CallID)
+		best := avail[0]
+		for _, m := range avail[1:] {
+			if RendezvousScore(key, RendezvousSeed(m.ID)) > RendezvousScore(key, RendezvousSeed(best.ID)) {
+				best = m
+			}
+		}
+		return best
 	case BalanceWeighted:
 		best := avail[0]
 		for _, m := range avail[1:] {

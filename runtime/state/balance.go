@@ -78,15 +78,20 @@ func (s *Store) pickRoundRobin(v *poolView, tried []*graph.Member) int {
 		return -1
 	}
 	k := int((v.bal.rr.Add(1) - 1) % uint64(avail))
+	first := -1
 	for i := range v.members {
 		if s.candidate(v, i, tried) {
 			if k == 0 {
 				return i
 			}
+			if first < 0 {
+				first = i
+			}
 			k--
 		}
 	}
-	return -1 // a member went down between the passes
+	// A member went down between the passes: any available one will do.
+	return first
 }
 
 // pickWeighted is nginx's smooth weighted round robin over the available
@@ -147,14 +152,14 @@ func (s *Store) pickLeastCalls(v *poolView, tried []*graph.Member) int {
 func (s *Store) pickHash(v *poolView, req *graph.Request, tried []*graph.Member) int {
 	var key uint64
 	if req != nil {
-		key = hashString(req.CallID)
+		key = graph.HashString(req.CallID)
 	}
 	best, top := -1, uint64(0)
 	for i, ms := range v.members {
 		if !s.candidate(v, i, tried) {
 			continue
 		}
-		if score := mix64(key ^ ms.seed); best < 0 || score > top {
+		if score := graph.RendezvousScore(key, ms.seed); best < 0 || score > top {
 			best, top = i, score
 		}
 	}
@@ -175,31 +180,4 @@ func (s *Store) pickResource(v *poolView, tried []*graph.Member) int {
 		}
 	}
 	return best
-}
-
-// FNV-1a, 64 bit.
-const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
-)
-
-// hashString is FNV-1a over s, without converting it to bytes.
-func hashString(s string) uint64 {
-	h := uint64(fnvOffset)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= fnvPrime
-	}
-	return h
-}
-
-// mix64 is MurmurHash3's finaliser: it spreads every input bit over the
-// output, which FNV alone does poorly for rendezvous scores.
-func mix64(x uint64) uint64 {
-	x ^= x >> 33
-	x *= 0xff51afd7ed558ccd
-	x ^= x >> 33
-	x *= 0xc4ceb9fe1a85ec53
-	x ^= x >> 33
-	return x
 }

@@ -54,7 +54,7 @@ type entry struct {
 }
 
 func (s *Store) shardFor(callID string) *shard {
-	return &s.shards[hashString(callID)%numShards]
+	return &s.shards[graph.HashString(callID)%numShards]
 }
 
 // find returns the dialog callID/fromTag, or nil. Callers hold sh.mu.

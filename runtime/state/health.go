@@ -11,6 +11,14 @@ import (
 // or a final answer in failover.on). After threshold consecutive failures
 // (the pool's probe down_after, or 3 without a probe block) the member is
 // marked down: it takes no new calls, its calls in progress are untouched.
+//
+// Traffic never takes the last member of a pool that is in service out of
+// it: when no other member of the pool is up and enabled, the member stays
+// up, flagged degraded, and is still tried. Failures seen from traffic are
+// as often the proxy's or the network's as the member's, and a pool with
+// no member left answers every call 503 at once (a self-inflicted outage);
+// a degraded member still answers some. Probing (SetUp) can still mark it
+// down: a probe verdict is about the member alone.
 func (s *Store) ReportFailure(m *graph.Member, why string) {
 	ms := s.idx.Load().member(m)
 	if ms == nil {
@@ -21,15 +29,47 @@ func (s *Store) ReportFailure(m *graph.Member, why string) {
 	if n < limit {
 		return
 	}
+	if ms.up.Load() && !s.othersInService(m.Pool, ms) {
+		ms.degraded.Store(true)
+		return
+	}
 	ms.downAt.Store(s.now().UnixNano())
 	if !ms.up.CompareAndSwap(true, false) {
 		// Already down: the new failure restarts the rest of a member that
 		// traffic took down.
 		return
 	}
+	ms.degraded.Store(false)
 	ms.downByTraffic.Store(true)
 	reason := fmt.Sprintf("%d consecutive failures, last: %s", n, why)
 	s.changed(ms, false, reason)
+}
+
+// othersInService reports whether a member of p other than ms is up and
+// not taken out by an admin override. A member resting after traffic
+// failures does not count, even when its rest is over: it is not known to
+// answer.
+func (s *Store) othersInService(p *graph.Pool, ms *memberState) bool {
+	if p == nil {
+		return true
+	}
+	for _, o := range s.idx.Load().view(p).members {
+		if o == nil || o == ms || o.removed.Load() || !o.up.Load() {
+			continue
+		}
+		if ov := o.ov.Load(); ov != nil && ov.Mode != ModeEnabled && ov.Mode != "" {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// Degraded reports whether traffic would have marked the member down had
+// it not been the last one of its pool in service; unknown IDs are not.
+func (s *Store) Degraded(id graph.ID) bool {
+	ms := s.idx.Load().byID[id]
+	return ms != nil && ms.degraded.Load()
 }
 
 // ReportSuccess records an answer from m; it resets the consecutive-failure
@@ -43,6 +83,9 @@ func (s *Store) ReportSuccess(m *graph.Member) {
 	}
 	if ms.failures.Load() != 0 {
 		ms.failures.Store(0)
+	}
+	if ms.degraded.Load() {
+		ms.degraded.Store(false)
 	}
 	if ms.up.Load() || !s.retryDue(ms, m.Pool) {
 		return
@@ -81,6 +124,7 @@ func (s *Store) SetUp(id graph.ID, up bool, reason string) {
 	}
 	if up {
 		ms.failures.Store(0)
+		ms.degraded.Store(false)
 	} else {
 		// Probing owns this member's health now: no rest-and-retry.
 		ms.downByTraffic.Store(false)

@@ -118,7 +118,8 @@ func TestTrafficDownRestsThenRetries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := mkPool("asterisk", graph.BalanceRoundRobin, names("a")...)
+			// b stays up: traffic never takes the last member out.
+			p := mkPool("asterisk", graph.BalanceRoundRobin, names("a", "b")...)
 			p.Probe = tt.probe
 			s := New()
 			clk := newClock(s)
@@ -146,6 +147,50 @@ func TestTrafficDownRestsThenRetries(t *testing.T) {
 				t.Fatalf("answer after rest: up=%v, want %v", s.Up(a.ID), tt.retry)
 			}
 		})
+	}
+}
+
+// TestLastMemberStaysInService: traffic failures mark members down only
+// while another member of the pool is in service; the last one stays up,
+// degraded, and is still picked. An answer clears the flag; probing can
+// still take it down.
+func TestLastMemberStaysInService(t *testing.T) {
+	s, p := attached(t, graph.BalanceRoundRobin, names("a", "b", "c")...)
+	var ch changes
+	s.OnChange(ch.record)
+	a, b, c := p.Members[0], p.Members[1], p.Members[2]
+	if err := s.SetOverride(c.ID, Override{Mode: ModeDisabled}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		s.ReportFailure(a, "timeout")
+	}
+	if s.Up(a.ID) {
+		t.Fatal("a: three failures while b is in service must mark it down")
+	}
+	for range 10 {
+		s.ReportFailure(b, "timeout")
+	}
+	if !s.Up(b.ID) || !s.MemberAvailable(b) || !s.Degraded(b.ID) {
+		t.Fatalf("b, the last member in service (c is disabled): up=%v available=%v degraded=%v, want up, available, degraded",
+			s.Up(b.ID), s.MemberAvailable(b), s.Degraded(b.ID))
+	}
+	if m := s.Pick(p, nil, nil); m != b {
+		t.Fatalf("Pick = %v, want the degraded member b", m)
+	}
+	if st := s.Members()[1]; !st.Up || !st.Degraded {
+		t.Errorf("status of b %+v: want up and degraded", st)
+	}
+	if got, want := ch.String(), "pool.asterisk.member.a down"; got != want {
+		t.Errorf("changes %q, want %q", got, want)
+	}
+	s.ReportSuccess(b)
+	if s.Degraded(b.ID) {
+		t.Error("an answer must clear degraded")
+	}
+	s.SetUp(b.ID, false, "probe: no answer")
+	if s.Up(b.ID) {
+		t.Error("probing must still be able to mark the last member down")
 	}
 }
 

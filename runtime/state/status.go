@@ -22,6 +22,9 @@ type MemberStatus struct {
 	// Free is the effective capacity minus the active calls, per resource
 	// the member declares or an override sets; negative when over capacity.
 	Free map[string]int `json:"free,omitempty"`
+	// Degraded is true for a member that failed often enough to be marked
+	// down but stays up as the last of its pool in service.
+	Degraded bool `json:"degraded,omitempty"`
 	// DownReason says why the member is down; empty when up.
 	DownReason string `json:"down_reason,omitempty"`
 	// Changed is when the observed health last changed (or when the member
@@ -57,6 +60,7 @@ func (ms *memberState) status() MemberStatus {
 		Mode:        ModeEnabled,
 		Weight:      weight(ms, decl),
 		ActiveCalls: ms.calls(),
+		Degraded:    ms.degraded.Load(),
 		DownReason:  reason,
 		Changed:     changed,
 		Removed:     ms.removed.Load(),

@@ -95,6 +95,9 @@ type memberState struct {
 	// further failure.
 	downByTraffic atomic.Bool
 	downAt        atomic.Int64
+	// degraded is true while the member has failed often enough to be
+	// marked down but is the last of its pool in service, so it stays up.
+	degraded atomic.Bool
 	// removed is true when the current graph no longer declares the member.
 	removed atomic.Bool
 	// ov is the admin override; nil when there is none. The Override it
@@ -114,7 +117,7 @@ type memberState struct {
 }
 
 func newMemberState(m *graph.Member, now time.Time) *memberState {
-	ms := &memberState{id: m.ID, seed: mix64(hashString(string(m.ID))), changed: now}
+	ms := &memberState{id: m.ID, seed: graph.RendezvousSeed(m.ID), changed: now}
 	ms.up.Store(true)
 	ms.decl.Store(m)
 	return ms
