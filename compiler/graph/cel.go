@@ -150,11 +150,15 @@ func (g *Graph) IsLocal(host string) bool {
 			return true
 		}
 	}
-	adv := g.Proxy.Advertise
-	if i := strings.LastIndexByte(adv, ':'); i > 0 && !strings.Contains(adv[i:], "]") {
-		adv = adv[:i]
+	return g.advertisedHost != "" && strings.EqualFold(g.advertisedHost, host)
+}
+
+// hostOf strips an optional :port from host[:port] or [v6]:port.
+func hostOf(hostport string) string {
+	if i := strings.LastIndexByte(hostport, ':'); i > 0 && !strings.Contains(hostport[i:], "]") {
+		hostport = hostport[:i]
 	}
-	return adv != "" && strings.EqualFold(adv, host)
+	return strings.Trim(hostport, "[]")
 }
 
 // evalContext is the per-evaluation activation: it resolves the variables

@@ -65,6 +65,8 @@ type Graph struct {
 
 	trustedByName map[string]*Trusted
 	nodes         map[ID]any
+	// advertisedHost is Proxy.Advertise without its port, for is_local.
+	advertisedHost string
 }
 
 // Proxy holds the settings of the proxy block.

@@ -8,6 +8,7 @@ import "fmt"
 // duplicate ID, which the compiler should have reported already.
 func (g *Graph) Seal() error {
 	g.nodes = make(map[ID]any)
+	g.advertisedHost = hostOf(g.Proxy.Advertise)
 	g.trustedByName = make(map[string]*Trusted, len(g.Trusted))
 	add := func(id ID, n any) error {
 		if id == "" {
