@@ -36,6 +36,9 @@ type branch struct {
 	answered   bool
 	cancelWant bool
 	cancelSent bool
+	// slot is true while the branch holds its INVITE's admission slot; the
+	// member's first answer gives it back.
+	slot bool
 }
 
 // outcome is how a branch ended.
@@ -86,6 +89,10 @@ func (b *branch) run(retry func(code int) bool, noAnswer, ring time.Duration) ou
 		case res := <-b.ct.Responses():
 			if !b.answered {
 				b.answered = true
+				if b.slot {
+					b.slot = false
+					b.s.release()
+				}
 				if b.cancelWant {
 					b.sendCancel()
 				}

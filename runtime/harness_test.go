@@ -47,6 +47,7 @@ const (
 	boxBusy                  // 503
 	boxRing                  // 180, then rings until cancelled
 	boxDead                  // a socket that never answers anything
+	boxSilent                // a UA that ignores every datagram while in this mode
 )
 
 // box is an in-process "Asterisk": a sipgo UA that answers INVITEs.
@@ -89,7 +90,16 @@ func startBox(t testing.TB, name string, mode boxMode) *box {
 		}()
 		return b
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name))
+	// A silent box drops datagrams before its transaction layer sees
+	// them: not even sipgo's automatic 100 Trying goes out.
+	silence := func(_ sip.TransportReadProps, data []byte) ([]byte, error) {
+		if boxMode(b.mode.Load()) == boxSilent {
+			return nil, nil
+		}
+		return data, nil
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(silence)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,6 +120,10 @@ func startBox(t testing.TB, name string, mode boxMode) *box {
 	})
 	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
+	// A CANCEL retransmitted after its INVITE ended (the box was silent).
+	srv.OnCancel(func(req *sip.Request, tx sip.ServerTransaction) {
+		tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 	})
 	serveBoth(t, ctx, srv, addr)
 	return b
@@ -197,7 +211,20 @@ func startProxy(t testing.TB, g *graph.Graph, load func() (*graph.Graph, error))
 	if load == nil {
 		load = func() (*graph.Graph, error) { return g, nil }
 	}
-	s, err := New(Config{Load: load, Logger: quiet, Grace: 2 * time.Second})
+	return startProxyConfig(t, Config{Load: load})
+}
+
+// startProxyConfig runs a Server with cfg until the test ends; the logger
+// defaults to quiet and the grace period to 2 s.
+func startProxyConfig(t testing.TB, cfg Config) *Server {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = quiet
+	}
+	if cfg.Grace == 0 {
+		cfg.Grace = 2 * time.Second
+	}
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 	defer s.inflight.Add(-1)
 	defer s.recoverPanic(req, tx)
 	if code, reason := s.validate(req); code != 0 {
-		s.obs.Request(string(req.Method), "")
+		s.obs.Request(string(req.Method), DecidedIntake)
 		if !req.IsAck() { // an ACK is never answered
 			s.reply(tx, req, code, reason)
 		}
@@ -32,18 +32,18 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 	g := s.graph.Load() // the request runs to its end on this graph
 	switch {
 	case req.IsAck():
-		s.obs.Request(string(req.Method), "")
+		s.obs.Request(string(req.Method), DecidedInDialog)
 		s.forwardAck(g, req)
 	case req.IsCancel():
 		// A CANCEL that matched an INVITE transaction never gets here
 		// (sipgo answers it and fires OnCancel); this one matches nothing.
-		s.obs.Request(string(req.Method), "")
+		s.obs.Request(string(req.Method), DecidedIntake)
 		s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
 	case toTag(req) != "":
-		s.obs.Request(string(req.Method), "")
+		s.obs.Request(string(req.Method), DecidedInDialog)
 		s.inDialog(g, req, tx)
 	case req.Method == sip.OPTIONS && s.forUs(req):
-		s.obs.Request(string(req.Method), "")
+		s.obs.Request(string(req.Method), DecidedIntake)
 		s.reply(tx, req, 200, "OK")
 	default:
 		s.initial(g, req, tx)
@@ -83,9 +83,13 @@ func (s *Server) forUs(req *sip.Request) bool {
 const badContentLength = "X-Sipfront-Bad-Content-Length"
 
 // validate applies RFC 3261 §16.3; it returns 0 when the request may go on,
-// or the status and reason to answer.
+// or the status and reason to answer. A request without Max-Forwards
+// passes (§16.3 step 3); relayCopy gives the forwarded copy one (§16.6
+// step 3).
 func (s *Server) validate(req *sip.Request) (int, string) {
 	switch {
+	case req.SipVersion != "SIP/2.0":
+		return 505, "Version Not Supported"
 	case req.Via() == nil:
 		return 400, "Missing Via header"
 	case req.From() == nil:
@@ -96,23 +100,134 @@ func (s *Server) validate(req *sip.Request) (int, string) {
 		return 400, "Missing Call-ID header"
 	case req.CSeq() == nil:
 		return 400, "Missing CSeq header"
-	case req.MaxForwards() == nil:
-		return 400, "Missing Max-Forwards header"
-	case req.CSeq().MethodName != req.Method:
+	case !sameMethod(req.CSeq().MethodName, req.Method):
 		return 400, "CSeq method does not match the request method"
-	case header(req, badContentLength) != nil:
+	case len(req.Recipient.Headers) > 0:
+		// RFC 3261 §19.1.5: headers of a SIP URI are for building a
+		// request, never allowed in a Request-URI.
+		return 400, "Request-URI must not carry headers"
+	case !knownScheme(req.Recipient.Scheme):
+		return 416, "Unsupported URI Scheme"
+	}
+	hs := scanHeaders(req)
+	switch {
+	case hs.badContentLength:
 		return 400, "Content-Length does not match the body"
-	case req.MaxForwards().Val() == 0:
+	case hs.repeated != "":
+		return 400, "Multiple " + hs.repeated + " headers"
+	case hs.maxForwards != nil && hs.maxForwards.Val() == 0:
 		return 483, "Too Many Hops"
+	case hs.proxyRequire != nil:
+		// RFC 3261 §16.3 step 5: this proxy supports no extension that
+		// a Proxy-Require could name. reply adds Unsupported.
+		return 420, "Bad Extension"
 	case s.self.isLoop(req):
 		return 482, "Loop Detected"
 	}
 	return 0, ""
 }
 
+// sameMethod compares the CSeq method with the request method. sipgo
+// upper-cases the method of the request line, not the CSeq's, so the case
+// is ignored: methods are case-sensitive (RFC 3261 §7.1), but the request
+// line's original case is lost before the proxy sees it.
+func sameMethod(cseq, line sip.RequestMethod) bool {
+	return cseq == line || strings.EqualFold(string(cseq), string(line))
+}
+
+// knownScheme reports whether the proxy can route a Request-URI with this
+// scheme (RFC 3261 §16.3 step 2: otherwise 416). sipgo lower-cases it.
+func knownScheme(scheme string) bool {
+	switch scheme {
+	case "sip", "sips", "tel":
+		return true
+	}
+	return false
+}
+
+// headerScan is what validate learns from one pass over the headers.
+type headerScan struct {
+	// repeated names the first single-value header that appears twice.
+	repeated         string
+	maxForwards      *sip.MaxForwardsHeader
+	proxyRequire     sip.Header
+	badContentLength bool
+}
+
+// scanHeaders walks the headers once, allocating nothing.
+func scanHeaders(req *sip.Request) headerScan {
+	var hs headerScan
+	var from, to, cid, cseq, cl int
+	for _, h := range req.Headers() {
+		switch h := h.(type) {
+		case *sip.FromHeader:
+			from++
+		case *sip.ToHeader:
+			to++
+		case *sip.CallIDHeader:
+			cid++
+		case *sip.CSeqHeader:
+			cseq++
+		case *sip.ContentLengthHeader:
+			cl++
+		case *sip.MaxForwardsHeader:
+			if hs.maxForwards != nil && hs.repeated == "" {
+				hs.repeated = "Max-Forwards"
+			}
+			hs.maxForwards = h
+		case *sip.ViaHeader, *sip.RouteHeader, *sip.RecordRouteHeader, *sip.ContactHeader:
+		default:
+			switch name := h.Name(); {
+			case strings.EqualFold(name, "Proxy-Require"):
+				hs.proxyRequire = h
+			case strings.EqualFold(name, badContentLength):
+				hs.badContentLength = true
+			}
+		}
+	}
+	if hs.repeated == "" {
+		switch {
+		case from > 1:
+			hs.repeated = "From"
+		case to > 1:
+			hs.repeated = "To"
+		case cid > 1:
+			hs.repeated = "Call-ID"
+		case cseq > 1:
+			hs.repeated = "CSeq"
+		case cl > 1:
+			hs.repeated = "Content-Length"
+		}
+	}
+	return hs
+}
+
+// unsupported lists the option tags of every Proxy-Require header of req,
+// for the Unsupported header of a 420 (RFC 3261 §8.2.2.3).
+func unsupported(req *sip.Request) string {
+	var tags []string
+	for _, h := range req.Headers() {
+		if !strings.EqualFold(h.Name(), "Proxy-Require") {
+			continue
+		}
+		for _, t := range strings.Split(h.Value(), ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				tags = append(tags, t)
+			}
+		}
+	}
+	return strings.Join(tags, ", ")
+}
+
 // reply answers req on its server transaction and reports the final code.
 func (s *Server) reply(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
 	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	switch code {
+	case 505:
+		res.SipVersion = "SIP/2.0" // sipgo copies the request's version
+	case 420:
+		res.AppendHeader(sip.NewHeader("Unsupported", unsupported(req)))
+	}
 	if err := tx.Respond(res); err != nil {
 		s.log.Debug("reply failed", "code", code, "call_id", callID(req), "error", err)
 		return
@@ -122,11 +237,13 @@ func (s *Server) reply(tx sip.ServerTransaction, req *sip.Request, code int, rea
 	}
 }
 
-// contentLengthFilter runs on every UDP datagram before parsing. A
-// Content-Length that disagrees with the body would make sipgo drop the
-// message silently (or truncate the body); instead the length is corrected
-// and the datagram is marked, so that validate answers 400. Streams are
-// left alone: there Content-Length is the framing.
+// contentLengthFilter runs on every UDP datagram before parsing. Octets
+// after the body that Content-Length announces are cut off (RFC 3261
+// §18.3: a datagram's extra octets are ignored). A Content-Length larger
+// than the body, negative or not a number would make sipgo drop the
+// message silently; instead the length is corrected and the datagram is
+// marked, so that validate answers 400. Streams are left alone: there
+// Content-Length is the framing.
 func contentLengthFilter(info sip.TransportReadProps, data []byte) ([]byte, error) {
 	if info.Transport != "UDP" {
 		return data, nil
@@ -140,8 +257,12 @@ func contentLengthFilter(info sip.TransportReadProps, data []byte) ([]byte, erro
 		return data, nil
 	}
 	body := len(data) - end - 4
-	if n, err := strconv.Atoi(string(bytes.TrimSpace(data[start:stop]))); err == nil && n == body {
+	n, err := strconv.Atoi(string(bytes.TrimSpace(data[start:stop])))
+	switch {
+	case err == nil && n == body:
 		return data, nil
+	case err == nil && n >= 0 && n < body:
+		return data[:end+4+n], nil
 	}
 	out := make([]byte, 0, len(data)+64)
 	out = append(out, data[:start]...)

@@ -15,11 +15,39 @@ import (
 // initial handles an out-of-dialog request: the graph decides, then the
 // proxy replies, drops or relays.
 func (s *Server) initial(g *graph.Graph, req *sip.Request, tx sip.ServerTransaction) {
-	if req.IsInvite() && s.draining.Load() {
-		s.obs.Request(string(req.Method), "")
-		s.reply(tx, req, 503, "Service Unavailable")
+	if req.IsInvite() {
+		if s.draining.Load() {
+			s.obs.Request(string(req.Method), DecidedIntake)
+			s.reply(tx, req, 503, "Service Unavailable")
+			return
+		}
+		// Shed before any work: under overload the cheapest answer is
+		// the one that keeps the proxy's backlog from growing.
+		if !s.admit() {
+			s.shedInvite(tx, req)
+			return
+		}
+		held := true // the slot goes to proxyInvite, or back here
+		defer func() {
+			if held {
+				s.release()
+			}
+		}()
+		v, d := s.decide(g, req)
+		if d.Action == graph.ActionRelay && d.Member != nil {
+			held = false
+			s.proxyInvite(g, req, tx, v, d.Member)
+			return
+		}
+		s.act(req, tx, &d)
 		return
 	}
+	_, d := s.decide(g, req)
+	s.act(req, tx, &d)
+}
+
+// decide runs the graph for req and reports the decision.
+func (s *Server) decide(g *graph.Graph, req *sip.Request) (*reqView, graph.Decision) {
 	v := newReqView(req)
 	var t0 time.Time
 	if s.timeDecisions {
@@ -30,18 +58,20 @@ func (s *Server) initial(g *graph.Graph, req *sip.Request, tx sip.ServerTransact
 		s.obs.DecisionTime(time.Since(t0))
 	}
 	s.obs.Request(string(req.Method), decidedBy(&d))
-	for _, f := range d.Logged {
-		s.log.Warn(f.Log, "filter", f.ID, "method", string(req.Method), "call_id", v.r.CallID,
-			"source", req.Source(), "graph", g.Hash)
+	if d.Logged != nil || d.Filter != nil {
+		s.logFilters(g, req, v, &d)
 	}
+	return v, d
+}
+
+// act carries out a decision that does not relay an initial INVITE.
+func (s *Server) act(req *sip.Request, tx sip.ServerTransaction, d *graph.Decision) {
 	switch {
 	case d.Action == graph.ActionReply:
 		s.reply(tx, req, d.Status, d.Reason)
 	case d.Action == graph.ActionDrop:
 		// Silence: the transaction ends with the handler, before sipgo's
 		// automatic 100 Trying.
-	case d.Action == graph.ActionRelay && d.Member != nil && req.IsInvite():
-		s.proxyInvite(g, req, tx, v, d.Member)
 	case d.Action == graph.ActionRelay && d.Member != nil:
 		s.forward(req, tx, s.relayCopy(req, d.Member.Addr(), d.Member.Transport, recordRoutes(req.Method), loopHash(req)))
 	default:
@@ -72,7 +102,19 @@ func recordRoutes(m sip.RequestMethod) bool {
 
 // proxyInvite relays an initial INVITE to m and fails over serially to the
 // next distinct member of its pool. The caller only sees the last answer.
+// It owns the INVITE's admission slot: the branch that gets the first
+// answer from a member gives it back, or proxyInvite does when it returns.
 func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTransaction, v *reqView, m *graph.Member) {
+	held := true
+	var cur *branch
+	defer func() {
+		if cur != nil {
+			held = cur.slot
+		}
+		if held {
+			s.release()
+		}
+	}()
 	cancel := make(chan struct{}, 1)
 	if !tx.OnCancel(func(*sip.Request) {
 		select {
@@ -104,8 +146,9 @@ func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTran
 	var last *branch
 	var out outcome
 	for try := 1; ; try++ {
-		b := &branch{s: s, req: req, tx: tx, cancel: cancel,
+		b := &branch{s: s, req: req, tx: tx, cancel: cancel, slot: held,
 			fwd: s.relayCopy(req, m.Addr(), m.Transport, true, loop)}
+		cur = b
 		s.obs.Relay(m.ID)
 		if err := b.start(context.Background()); err != nil {
 			s.log.Debug("relay failed", "member", m.ID, "call_id", cid, "error", err)
@@ -113,12 +156,14 @@ func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTran
 		} else {
 			out = b.run(retry, fo.Timeout, ring)
 		}
-		last = b
+		last, held = b, b.slot
 		if out.relayed {
 			s.settle(m, cid, fromTag, out)
 			return
 		}
-		s.store.ReportFailure(m, failureReason(out))
+		if s.countsAgainstMember(out) {
+			s.store.ReportFailure(m, failureReason(out))
+		}
 		s.obs.Failover(m.ID, out.code())
 		tried = append(tried, m)
 		if try >= maxTries || cancelled(cancel) {
@@ -296,7 +341,13 @@ func uriTarget(u *sip.Uri) (string, string) {
 // from it (100, 487, errors) still go upstream (P1).
 func (s *Server) relayCopy(req *sip.Request, dest, transport string, rr bool, loop uint64) *sip.Request {
 	tp := upperTransport(transport)
-	fwd := sip.NewRequest(req.Method, req.Recipient)
+	method := req.Method
+	if c := req.CSeq(); c != nil && c.MethodName != method {
+		// sipgo upper-cased the request line's method; the CSeq keeps
+		// the case it was sent with (validate checked they match).
+		method = c.MethodName
+	}
+	fwd := sip.NewRequest(method, req.Recipient)
 	fwd.SipVersion = req.SipVersion
 	fwd.AppendHeader(s.self.newVia(tp, loop))
 	if rr {
@@ -333,6 +384,12 @@ func (s *Server) relayCopy(req *sip.Request, dest, transport string, rr bool, lo
 			}
 		}
 		fwd.AppendHeader(h)
+	}
+	if mf {
+		// RFC 3261 §16.6 step 3: a request without Max-Forwards is
+		// forwarded with one.
+		n := sip.MaxForwardsHeader(70)
+		fwd.AppendHeader(&n)
 	}
 	fwd.SetBody(req.Body()) // same length: Content-Length is shared as is
 	fwd.SetTransport(tp)

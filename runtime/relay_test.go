@@ -101,6 +101,26 @@ func TestRelayCopy(t *testing.T) {
 	}
 }
 
+// TestRelayCopyAddsMaxForwards: a request without Max-Forwards passes
+// validation and is forwarded with Max-Forwards: 70 (RFC 3261 §16.6 step
+// 3); a method sipgo upper-cased is forwarded in the case of its CSeq.
+func TestRelayCopyAddsMaxForwards(t *testing.T) {
+	s := &Server{self: testSelf(t)}
+	raw := strings.Replace(relayInvite, "Max-Forwards: 70\n", "", 1)
+	raw = strings.Replace(strings.Replace(raw, "INVITE sip:", "xFoo sip:", 1), "CSeq: 7 INVITE", "CSeq: 7 xFoo", 1)
+	req := parseRequest(t, raw, "198.51.100.1:6000")
+	if code, reason := s.validate(req); code != 0 {
+		t.Fatalf("validate: %d %s", code, reason)
+	}
+	fwd := s.relayCopy(req, "10.0.0.9:5080", "udp", false, loopHash(req))
+	if mf := fwd.MaxForwards(); mf == nil || mf.Val() != 70 {
+		t.Errorf("forwarded Max-Forwards %v, want 70", mf)
+	}
+	if fwd.Method != "xFoo" {
+		t.Errorf("forwarded method %q, want xFoo as sent", fwd.Method)
+	}
+}
+
 // TestLoopHashIsFNV pins loopHash to FNV-1a over the fields and separators
 // that hash/fnv saw before it was unrolled.
 func TestLoopHashIsFNV(t *testing.T) {
@@ -126,6 +146,7 @@ func TestPerRequestHelpersDoNotAllocate(t *testing.T) {
 	for name, f := range map[string]func(){
 		"loopHash": func() { loopHash(req) },
 		"header":   func() { header(req, badContentLength) },
+		"validate": func() { s.validate(req) },
 		"isOwn":    func() { s.self.isOwn(other) },
 		"isLoop":   func() { s.self.isLoop(req) },
 		"nextRoute": func() {

@@ -49,6 +49,11 @@ type Config struct {
 	// Grace bounds the wait for transactions in progress on shutdown; zero
 	// means DefaultGrace.
 	Grace time.Duration
+	// MaxInflight bounds the initial INVITEs admitted and not yet answered
+	// by a member (admission control); beyond it a new INVITE gets 503
+	// with Retry-After at once. Zero means DefaultMaxInflight; negative
+	// means no limit.
+	MaxInflight int
 }
 
 // Observer receives per-request events; implementations must be cheap and
@@ -107,6 +112,20 @@ type Server struct {
 	// timeDecisions is false when there is no Observer: the clock is then
 	// not read around each decision.
 	timeDecisions bool
+
+	// filterLogs rate-limits the log lines of filters (filterlog.go);
+	// orphanFilterLog serves filters a reload removed.
+	filterLogs      atomic.Pointer[filterLimiters]
+	orphanFilterLog logLimiter
+
+	// Admission control (admission.go): waiting counts the initial INVITEs
+	// admitted and not yet answered by a member; shedAt is when the last
+	// one was shed (Unix ns), shed how many were.
+	maxInflight int64
+	waiting     atomic.Int64
+	shedAt      atomic.Int64
+	shed        atomic.Uint64
+	shedLog     logLimiter
 }
 
 // New loads and checks the first graph and prepares the SIP stack; it opens
@@ -115,7 +134,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Load == nil {
 		return nil, errors.New("runtime: Config.Load is nil")
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, store: cfg.State, ready: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, store: cfg.State, ready: make(chan struct{}),
+		maxInflight: cfg.maxInflight()}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -138,6 +158,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.store.Attach(g)
+	s.attachFilterLogs(g)
 	s.graph.Store(g)
 	return s, nil
 }
@@ -308,6 +329,7 @@ func (s *Server) Reload() error {
 		s.log.Warn("proxy "+diff+" changed: takes effect on restart", "graph", g.Hash)
 	}
 	s.store.Attach(g)
+	s.attachFilterLogs(g)
 	old := s.graph.Swap(g)
 	s.obs.Reload(true)
 	s.log.Info("policy reloaded", "graph", g.Hash, "previous", old.Hash)

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipfront/sipfront/compiler/graph"
 )
 
@@ -28,8 +30,15 @@ func rawRequest(ruri string, n int, edit func(h map[string]string)) string {
 	if edit != nil {
 		edit(h)
 	}
+	if r, ok := h["ruri"]; ok {
+		ruri = r
+	}
+	version := "SIP/2.0"
+	if v, ok := h["version"]; ok {
+		version = v
+	}
 	var b strings.Builder
-	b.WriteString("OPTIONS " + ruri + " SIP/2.0\r\n")
+	b.WriteString("OPTIONS " + ruri + " " + version + "\r\n")
 	for _, k := range []string{"Via", "From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Length"} {
 		if v, ok := h[k]; ok {
 			b.WriteString(k + ": " + v + "\r\n")
@@ -81,7 +90,16 @@ func TestValidation(t *testing.T) {
 		{"missing To", func(h map[string]string) { delete(h, "To") }, "400 Missing To header"},
 		{"missing From", func(h map[string]string) { delete(h, "From") }, "400 Missing From header"},
 		{"missing Call-ID", func(h map[string]string) { delete(h, "Call-ID") }, "400 Missing Call-ID header"},
-		{"missing Max-Forwards", func(h map[string]string) { delete(h, "Max-Forwards") }, "400 Missing Max-Forwards header"},
+		// RFC 3261 §16.3 step 3: no Max-Forwards passes validation; the
+		// request reaches the proxy again and is caught as the loop.
+		{"missing Max-Forwards", func(h map[string]string) { delete(h, "Max-Forwards") }, "482 Loop Detected"},
+		{"two Call-IDs", func(h map[string]string) { h["Call-ID"] += "\r\nCall-ID: another" }, "400 Multiple Call-ID headers"},
+		{"two Max-Forwards", func(h map[string]string) { h["Max-Forwards"] += "\r\nMax-Forwards: 5" }, "400 Multiple Max-Forwards headers"},
+		{"Proxy-Require", func(h map[string]string) { h["CSeq"] += "\r\nProxy-Require: foo, bar" }, "420 Bad Extension"},
+		{"unknown scheme", func(h map[string]string) { h["ruri"] = "nobodyKnowsThisScheme:opaque" }, "416 Unsupported URI Scheme"},
+		{"headers in the Request-URI", func(h map[string]string) { h["ruri"] = "sip:bob@127.0.0.1?Route=%3Csip:example.com%3E" }, "400 Request-URI must not carry headers"},
+		{"SIP/7.0", func(h map[string]string) { h["version"] = "SIP/7.0" }, "505 Version Not Supported"},
+		{"CSeq method in another case", func(h map[string]string) { h["CSeq"] = "1 options" }, "482 Loop Detected"},
 		{"CSeq method", func(h map[string]string) { h["CSeq"] = "1 BYE" }, "400 CSeq method does not match the request method"},
 		{"Content-Length too long", func(h map[string]string) { h["Content-Length"] = "40" }, "400 Content-Length does not match the body"},
 		{"Max-Forwards 0", func(h map[string]string) { h["Max-Forwards"] = "0" }, "483 Too Many Hops"},
@@ -100,6 +118,39 @@ func TestValidation(t *testing.T) {
 	ping := rawRequest("sip:127.0.0.1:"+strconv.Itoa(port), 99, nil)
 	if got := exchange(t, conn, proxy, ping); got != "SIP/2.0 200 OK" {
 		t.Errorf("OPTIONS to the proxy after the bad requests: %q, want 200", got)
+	}
+}
+
+// TestContentLengthFilter: octets after the announced body are cut off
+// (RFC 3261 §18.3); a longer, negative or unreadable Content-Length is
+// marked for a 400.
+func TestContentLengthFilter(t *testing.T) {
+	head := "OPTIONS sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-cl\r\nContent-Length: %s\r\n\r\n"
+	udp := sip.TransportReadProps{Transport: "UDP"}
+	for _, c := range []struct {
+		cl, body, want string
+	}{
+		{"4", "abcd", "abcd"},
+		{"2", "abcdINVITE sip:x SIP/2.0", "ab"},
+		{"0", "\r\nINVITE sip:joe@example.com SIP/2.0\r\n", ""},
+		{"9", "abcd", "marked"},
+		{"-9", "abcd", "marked"},
+		{"x", "abcd", "marked"},
+	} {
+		in := fmt.Sprintf(head, c.cl) + c.body
+		out, err := contentLengthFilter(udp, []byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := string(out)
+		switch {
+		case c.want == "marked":
+			if !strings.Contains(got, badContentLength) {
+				t.Errorf("Content-Length %s, body %q: not marked: %q", c.cl, c.body, got)
+			}
+		case got != fmt.Sprintf(head, c.cl)+c.want:
+			t.Errorf("Content-Length %s, body %q: got %q, want the body %q", c.cl, c.body, got, c.want)
+		}
 	}
 }
 

@@ -30,6 +30,7 @@ func newServeCmd() *cobra.Command {
 	var watch bool
 	var level string
 	var grace time.Duration
+	var maxInflight int
 	cmd := &cobra.Command{
 		Use:   "serve PATH [--watch] [--log-level debug|info|warn]",
 		Short: "Run the proxy on a policy",
@@ -62,18 +63,20 @@ finish (at most --grace), then sipfront exits 0.`,
   sipfront serve --watch --log-level debug policy.hcl`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return serve(cmd, args[0], watch, level, grace)
+			return serve(cmd, args[0], watch, level, grace, maxInflight)
 		},
 	}
 	cmd.Flags().BoolVar(&watch, "watch", false, "reload when a policy file changes")
 	cmd.Flags().StringVar(&level, "log-level", "info", "log level: debug, info or warn")
 	cmd.Flags().DurationVar(&grace, "grace", runtime.DefaultGrace, "how long to wait for transactions in progress on shutdown")
+	cmd.Flags().IntVar(&maxInflight, "max-inflight", runtime.DefaultMaxInflight,
+		"admission control: new INVITEs beyond this many waiting for a member's first answer get 503 with Retry-After (-1: no limit)")
 	return cmd
 }
 
 func init() { rootCmd.AddCommand(newServeCmd()) }
 
-func serve(cmd *cobra.Command, path string, watch bool, level string, grace time.Duration) error {
+func serve(cmd *cobra.Command, path string, watch bool, level string, grace time.Duration, maxInflight int) error {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
 		return fmt.Errorf("--log-level %q: want debug, info or warn", level)
@@ -81,7 +84,10 @@ func serve(cmd *cobra.Command, path string, watch bool, level string, grace time
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl}))
 	src := &policySource{cmd: cmd, path: path}
 	obs := metrics.New(nil)
-	srv, err := runtime.New(runtime.Config{Load: src.load, Logger: log, Grace: grace, Observer: obs})
+	if maxInflight == 0 {
+		return fmt.Errorf("--max-inflight 0 would refuse every call: use a positive limit, or -1 for none")
+	}
+	srv, err := runtime.New(runtime.Config{Load: src.load, Logger: log, Grace: grace, Observer: obs, MaxInflight: maxInflight})
 	if err != nil {
 		if !errors.Is(err, errPolicy) {
 			fmt.Fprintln(cmd.ErrOrStderr(), err)

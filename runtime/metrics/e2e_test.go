@@ -108,6 +108,10 @@ func TestMetricsMatchCallsThroughProxy(t *testing.T) {
 
 	f := scrape(t, m.Handler())
 	expect(t, f, "sipfront_requests_total", map[string]string{"method": "INVITE", "decided_by": "route.all"}, calls)
+	// In-dialog requests have their own label, apart from intake answers.
+	for _, method := range []string{"ACK", "BYE"} {
+		expect(t, f, "sipfront_requests_total", map[string]string{"method": method, "decided_by": "in_dialog"}, calls)
+	}
 	expect(t, f, "sipfront_relays_total", map[string]string{"member": string(ok.ID)}, calls)
 	tries, _ := value(f, "sipfront_relays_total", map[string]string{"member": string(busy.ID)})
 	expect(t, f, "sipfront_failovers_total", map[string]string{"member": string(busy.ID), "code": "503"}, tries)

@@ -24,8 +24,12 @@ import (
 
 // Label values used when the real value is missing or out of range.
 const (
-	// noneLabel is decided_by for a request no filter or route decided
-	// (rejected at intake, or no route matched).
+	// noneLabel is decided_by for an out-of-dialog request that the graph
+	// ran on and no filter or route decided (no route matched). The
+	// runtime reports its own pseudo-IDs for the other cases: "intake"
+	// (answered before the graph: validation, unmatched CANCEL, OPTIONS
+	// ping, draining), "in_dialog" (ACK and in-dialog requests),
+	// "overload" (shed by admission control).
 	noneLabel = "none"
 	// noAnswerLabel is a failover code for a timeout or a transport error.
 	noAnswerLabel = "no_answer"

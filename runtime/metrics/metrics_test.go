@@ -120,7 +120,9 @@ func TestCountersAndGauges(t *testing.T) {
 		m.Response(200)
 		st.StartCall(ast1, fmt.Sprintf("call-%d", i), "tag", "alice", "bob")
 	}
-	m.Request("BYE", "")
+	m.Request("BYE", "in_dialog")
+	m.Request("INVITE", "intake")
+	m.Request("OPTIONS", "")
 	m.Request("XFOO", "filter.scanners")
 	m.Response(486)
 	m.Response(9999)
@@ -137,7 +139,9 @@ func TestCountersAndGauges(t *testing.T) {
 
 	f := scrape(t, m.Handler())
 	expect(t, f, "sipfront_requests_total", map[string]string{"method": "INVITE", "decided_by": "route.did"}, 7)
-	expect(t, f, "sipfront_requests_total", map[string]string{"method": "BYE", "decided_by": "none"}, 1)
+	expect(t, f, "sipfront_requests_total", map[string]string{"method": "BYE", "decided_by": "in_dialog"}, 1)
+	expect(t, f, "sipfront_requests_total", map[string]string{"method": "INVITE", "decided_by": "intake"}, 1)
+	expect(t, f, "sipfront_requests_total", map[string]string{"method": "OPTIONS", "decided_by": "none"}, 1)
 	expect(t, f, "sipfront_requests_total", map[string]string{"method": "other", "decided_by": "filter.scanners"}, 1)
 	expect(t, f, "sipfront_responses_total", map[string]string{"code": "200"}, 7)
 	expect(t, f, "sipfront_responses_total", map[string]string{"code": "486"}, 1)

@@ -55,10 +55,10 @@ func TestOpsMetrics(t *testing.T) {
 		t.Errorf("sipfront_requests_total{method=\"INVITE\",decided_by=\"route.default\"} = %v, want %d", got, calls)
 	}
 	// In-dialog requests follow the dialog's route set: no filter or route
-	// decides them (decided_by="none").
+	// decides them (decided_by="in_dialog").
 	for _, method := range []string{"ACK", "BYE"} {
-		if got := sum("sipfront_requests_total", map[string]string{"method": method, "decided_by": "none"}); got != calls {
-			t.Errorf("sipfront_requests_total{method=%q,decided_by=\"none\"} = %v, want %d", method, got, calls)
+		if got := sum("sipfront_requests_total", map[string]string{"method": method, "decided_by": "in_dialog"}); got != calls {
+			t.Errorf("sipfront_requests_total{method=%q,decided_by=\"in_dialog\"} = %v, want %d", method, got, calls)
 		}
 	}
 	if got := sum("sipfront_requests_total", map[string]string{"method": "OPTIONS"}); got < 1 {
