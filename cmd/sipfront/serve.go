@@ -95,6 +95,16 @@ func serve(cmd *cobra.Command, path string, watch bool, level string, grace time
 		return exitCode(1)
 	}
 	obs.Attach(srv)
+	// One listener sees every health change, from probing or from traffic:
+	// count it and log it (operators grep for "member down").
+	srv.State().OnChange(func(id graph.ID, up bool, reason string) {
+		obs.MemberChanged(id, up, reason)
+		if up {
+			log.Info("member up", "member", id, "reason", reason)
+		} else {
+			log.Warn("member down", "member", id, "reason", reason)
+		}
+	})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// runCtx ends when the proxy has stopped: after the drain that follows
@@ -188,6 +198,8 @@ type policySource struct {
 
 	mu    sync.Mutex
 	files []string
+	// seen is the stamp of the watched files as the last load read them.
+	seen string
 	// loaded holds the sources of the last successful loads, newest last.
 	loaded []*admin.PolicySources
 }
@@ -196,6 +208,10 @@ type policySource struct {
 // included) to stderr as validate does; on errors it returns a
 // *policyError whose text is those diagnostics.
 func (p *policySource) load() (*graph.Graph, error) {
+	started := time.Now()
+	p.mu.Lock()
+	p.seen = stampOf(p.files, p.path) // a refused load is not retried until a file changes
+	p.mu.Unlock()
 	pol, diags := compiler.Load(p.path)
 	if len(diags) > 0 {
 		var buf bytes.Buffer
@@ -210,13 +226,20 @@ func (p *policySource) load() (*graph.Graph, error) {
 	if pol.Graph == nil {
 		return nil, &policyError{text: "policy has errors"}
 	}
-	files := []string{p.path}
+	var files []string
 	for name := range pol.Files {
 		files = append(files, name)
 	}
 	sort.Strings(files)
 	src := policySources(p.path, pol)
+	seen := stampOf(files, p.path)
+	if modifiedSince(append(files, p.path), started) {
+		// Saved while we compiled: what we read may be half old, half
+		// new. Leave seen stale so that --watch loads again.
+		seen = ""
+	}
 	p.mu.Lock()
+	p.seen = seen
 	p.files = files
 	p.loaded = append(p.loaded, src)
 	if len(p.loaded) > keptSources {
@@ -262,10 +285,9 @@ func policySources(path string, pol *compiler.Policy) *admin.PolicySources {
 	return src
 }
 
-// watch reloads when the modification time of the policy path or of a file
-// the last good load read changes.
+// watch reloads when the modification time or size of the policy path or
+// of a file the last good load read differs from what that load saw.
 func (p *policySource) watch(ctx context.Context, srv *runtime.Server, log *slog.Logger) {
-	last := p.stamp()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -274,31 +296,37 @@ func (p *policySource) watch(ctx context.Context, srv *runtime.Server, log *slog
 			return
 		case <-t.C:
 		}
-		now := p.stamp()
-		if now == last {
-			continue
+		p.mu.Lock()
+		changed := stampOf(p.files, p.path) != p.seen
+		p.mu.Unlock()
+		if changed {
+			log.Info("policy files changed: reloading")
+			reload(srv, log)
 		}
-		last = now
-		log.Info("policy files changed: reloading")
-		reload(srv, log)
-		last = p.stamp() // the file set may have changed
 	}
 }
 
-// stamp summarises the mtimes and sizes of the watched files.
-func (p *policySource) stamp() string {
-	p.mu.Lock()
-	files := p.files
-	p.mu.Unlock()
-	s := ""
+// modifiedSince reports whether any of files changed at or after t.
+func modifiedSince(files []string, t time.Time) bool {
 	for _, f := range files {
-		if fi, err := os.Stat(f); err == nil {
-			s += fmt.Sprintf("%s:%d:%d;", f, fi.ModTime().UnixNano(), fi.Size())
-		} else {
-			s += f + ":missing;"
+		if fi, err := os.Stat(f); err == nil && !fi.ModTime().Before(t) {
+			return true
 		}
 	}
-	return s
+	return false
+}
+
+// stampOf summarises the mtimes and sizes of the policy path and files.
+func stampOf(files []string, path string) string {
+	var b strings.Builder
+	for _, f := range append([]string{path}, files...) {
+		if fi, err := os.Stat(f); err == nil {
+			fmt.Fprintf(&b, "%s:%d:%d;", f, fi.ModTime().UnixNano(), fi.Size())
+		} else {
+			b.WriteString(f + ":missing;")
+		}
+	}
+	return b.String()
 }
 
 func reloadOnHUP(ctx context.Context, srv *runtime.Server, log *slog.Logger) {
