@@ -49,7 +49,7 @@ func (c *compiler) carrierURI(lc *lang.Carrier, gc *graph.Carrier) {
 	}
 	u, err := ParseURI(lc.URI.Value)
 	if err != nil {
-		c.errorf(lc.URI.Range, "Invalid SIP URI", "%s. Write the carrier's gateway as a SIP URI, such as \"sip:gw1.acme.example:5060\".", upperFirst(err.Error()))
+		c.errorf(lc.URI.Range, "Invalid SIP URI", "%s. Write the carrier's gateway as a SIP URI, such as \"sip:gw1.acme.example:5060\".", lang.UpperFirst(err.Error()))
 		return
 	}
 	gc.Host, gc.Port, gc.Transport = u.Host, u.Port, transportOf(u)

@@ -179,6 +179,16 @@ func TestRequestFields(t *testing.T) {
 	if err != nil || def.Source.IP.String() != "192.0.2.1" || def.Source.Port != 5060 {
 		t.Errorf("default source: %+v %v", def, err)
 	}
+	hdr, _, err := RequestFields{Method: "OPTIONS", RURI: "sip:example.com",
+		Headers: map[string]string{"user-agent": "friendly-scanner", "CALL-ID": "abc@h"}}.Request()
+	if err != nil || hdr.UserAgent != "friendly-scanner" || hdr.CallID != "abc@h" {
+		t.Errorf("User-Agent and Call-ID from headers: %+v %v", hdr, err)
+	}
+	own, _, err := RequestFields{Method: "OPTIONS", RURI: "sip:example.com", UserAgent: "ua", CallID: "cid",
+		Headers: map[string]string{"User-Agent": "other", "Call-ID": "other"}}.Request()
+	if err != nil || own.UserAgent != "ua" || own.CallID != "cid" {
+		t.Errorf("the dedicated fields must win over headers: %+v %v", own, err)
+	}
 }
 
 func TestParseURI(t *testing.T) {

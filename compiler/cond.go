@@ -27,7 +27,7 @@ func (c *compiler) cond(lc lang.Cond) *graph.Condition {
 			continue
 		}
 		c.errorf(condRange(lc, e.Offset, 1), "Invalid Condition",
-			"%s.%s Conditions are CEL expressions; docs/language.md lists the variables and functions.", upperFirst(e.Message), celSuggestion(e.Message))
+			"%s.%s Conditions are CEL expressions; docs/language.md lists the variables and functions.", lang.UpperFirst(e.Message), celSuggestion(e.Message))
 	}
 	if cond == nil {
 		return nil
@@ -127,11 +127,4 @@ func celSuggestion(msg string) string {
 		return suggest(m[1], append(uriFields, sourceFields...))
 	}
 	return ""
-}
-
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -27,7 +28,7 @@ func TestDocs(t *testing.T) {
 		}
 		for i, m := range fenceRE.FindAllSubmatch(src, -1) {
 			block := string(m[1])
-			name := filepath.Base(doc) + "#" + string(rune('0'+i))
+			name := filepath.Base(doc) + "#" + strconv.Itoa(i)
 			if !strings.HasPrefix(strings.TrimSpace(stripComments(block)), "proxy") {
 				if _, diags := hclsyntax.ParseConfig([]byte(block), name, hcl.InitialPos); diags.HasErrors() {
 					t.Errorf("%s: fragment does not parse: %s", name, diags.Error())

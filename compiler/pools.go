@@ -190,7 +190,7 @@ func (c *compiler) member(gp *graph.Pool, m *lang.Member) *graph.Member {
 		u, err := ParseURI(m.URI.Value)
 		switch {
 		case err != nil:
-			c.errorf(m.URI.Range, "Invalid SIP URI", "%s. Write the member's address as a SIP URI, such as \"sip:10.0.0.11:5060\".", upperFirst(err.Error()))
+			c.errorf(m.URI.Range, "Invalid SIP URI", "%s. Write the member's address as a SIP URI, such as \"sip:10.0.0.11:5060\".", lang.UpperFirst(err.Error()))
 		case transportOf(u) != "udp" && transportOf(u) != "tcp" && transportOf(u) != "tls":
 			c.errorf(m.URI.Range, "Invalid SIP URI", "Transport %q is not supported; use udp, tcp or tls.", transportOf(u))
 		default:

@@ -66,6 +66,7 @@ func (f RequestFields) Request() (*graph.Request, graph.StaticState, error) {
 		return nil, st, fmt.Errorf("source %q: %w", src, err)
 	}
 	req.Headers = headerList(f.Headers)
+	fillDedicated(req)
 	for _, u := range f.Registered {
 		st.Users[u] = true
 	}
@@ -73,6 +74,23 @@ func (f RequestFields) Request() (*graph.Request, graph.StaticState, error) {
 		st.Down[graph.ID(id)] = true
 	}
 	return req, st, nil
+}
+
+// fillDedicated copies User-Agent and Call-ID, in any case, from the extra
+// headers into the request's own fields when those are empty: the graph
+// answers header("User-Agent") and header("Call-ID") from the fields only,
+// so a request written with --header 'User-Agent: x' must still be seen
+// as having one. The first name in sorted order wins.
+func fillDedicated(req *graph.Request) {
+	list, _ := req.Headers.(graph.HeaderList)
+	for _, h := range list {
+		switch {
+		case strings.EqualFold(h.Name, "User-Agent") && req.UserAgent == "":
+			req.UserAgent = h.Value
+		case strings.EqualFold(h.Name, "Call-ID") && req.CallID == "":
+			req.CallID = h.Value
+		}
+	}
 }
 
 // headerList orders headers by name so that decisions are deterministic.

@@ -41,7 +41,7 @@ func (c *compiler) proxy() {
 	}
 	if p.Advertise.Set {
 		if _, _, err := splitHostPort(p.Advertise.Value); err != nil {
-			c.errorf(p.Advertise.Range, "Invalid Advertised Address", "%s. Write the host (and optional :port) clients and carriers reach, such as \"sip.example.com\".", upperFirst(err.Error()))
+			c.errorf(p.Advertise.Range, "Invalid Advertised Address", "%s. Write the host (and optional :port) clients and carriers reach, such as \"sip.example.com\".", lang.UpperFirst(err.Error()))
 		}
 	}
 	for _, d := range p.Domains.Items {

@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -122,7 +123,7 @@ func (c *compiler) testRequest(r *lang.TestRequest, f *RequestFields) {
 		Headers: r.Headers.Value, AuthUser: r.AuthUser.Value, Registered: r.Registered.Values()}
 	for _, v := range []lang.Value[string]{r.RURI, r.From, r.To} {
 		if _, err := ParseURI(v.Value); v.Set && err != nil {
-			c.errorf(v.Range, "Invalid SIP URI", "%s. Write a SIP URI such as \"sip:+15551230001@example.com\".", upperFirst(err.Error()))
+			c.errorf(v.Range, "Invalid SIP URI", "%s. Write a SIP URI such as \"sip:+15551230001@example.com\".", lang.UpperFirst(err.Error()))
 		}
 	}
 	if _, err := graph.ParseSource(r.Source.Value); r.Source.Set && err != nil {
@@ -140,7 +141,7 @@ func (c *compiler) testRequest(r *lang.TestRequest, f *RequestFields) {
 
 func (c *compiler) testExpect(e *lang.TestExpect, x *Expect) {
 	x.Action, x.Status, x.RURI = e.Action.Value, e.Status.Value, e.RURIUser.Value
-	if e.Action.Set && !containsStr(actions, e.Action.Value) {
+	if e.Action.Set && !slices.Contains(actions, e.Action.Value) {
 		c.errorf(e.Action.Range, "Invalid Action", "%q is not a decision; use one of %s.%s", e.Action.Value, oneOf(actions), suggest(e.Action.Value, actions))
 	}
 	x.By = c.expectRef(e.By, "filter.", "a filter, such as filter.scanners")
@@ -165,13 +166,4 @@ func (c *compiler) expectRef(r lang.Ref, prefix, what string) graph.ID {
 		return ""
 	}
 	return graph.ID(r.Path)
-}
-
-func containsStr(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -226,7 +226,7 @@ func (l *loader) checkName(b *hcl.Block) (diags hcl.Diagnostics, dup bool) {
 	if prev, found := seen[name]; found {
 		return append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
-			Summary:  fmt.Sprintf("Duplicate %s Name", titleCase(b.Type)),
+			Summary:  fmt.Sprintf("Duplicate %s Name", UpperFirst(b.Type)),
 			Detail:   fmt.Sprintf("A %s named %q was already declared at %s. Names are unique per block type; rename or remove one of them.", b.Type, name, prev.String()),
 			Subject:  rng.Ptr(),
 		}), true
@@ -242,7 +242,7 @@ func singleton(b *hcl.Block, prev *hcl.Range) hcl.Diagnostics {
 	}
 	return hcl.Diagnostics{{
 		Severity: hcl.DiagError,
-		Summary:  fmt.Sprintf("Duplicate %s Block", titleCase(b.Type)),
+		Summary:  fmt.Sprintf("Duplicate %s Block", UpperFirst(b.Type)),
 		Detail:   fmt.Sprintf("A policy has at most one %s block and one was already declared at %s. Merge the two.", b.Type, prev.String()),
 		Subject:  b.DefRange.Ptr(),
 	}}
@@ -266,7 +266,10 @@ func nestedOne(content *hcl.BodyContent, typ string) (*hcl.Block, hcl.Diagnostic
 	return first, diags
 }
 
-func titleCase(s string) string {
+// UpperFirst returns s with its first byte upper-cased, for diagnostic
+// summaries ("Duplicate Pool Name") and for error messages that start a
+// sentence. The inputs are ASCII block types and Go error messages.
+func UpperFirst(s string) string {
 	if s == "" {
 		return s
 	}

@@ -1,9 +1,13 @@
 package lang
 
 import (
+	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"math/big"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,9 +87,38 @@ var envFunc = function.New(&function.Spec{
 		if len(args) == 2 {
 			return args[1], nil
 		}
-		return cty.NilVal, fmt.Errorf("the environment variable %s is not set; export it before compiling, or give a default as env(%q, \"value\")", name, name)
+		return cty.NilVal, &EnvUnsetError{Name: name}
 	},
 })
+
+// EnvUnsetError is the error of env("NAME") without a default when NAME is
+// not set in the environment of the compiling process.
+type EnvUnsetError struct {
+	Name string
+}
+
+func (e *EnvUnsetError) Error() string {
+	return fmt.Sprintf("the environment variable %s is not set; export it before compiling, or give a default as env(%q, \"value\")", e.Name, e.Name)
+}
+
+// UnsetEnv returns the names of the environment variables that diags report
+// as read by env() without a default and not set, sorted and without
+// duplicates.
+func UnsetEnv(diags hcl.Diagnostics) []string {
+	var names []string
+	for _, d := range diags {
+		extra, ok := d.Extra.(hclsyntax.FunctionCallDiagExtra)
+		if !ok {
+			continue
+		}
+		var unset *EnvUnsetError
+		if errors.As(extra.FunctionCallError(), &unset) && !slices.Contains(names, unset.Name) {
+			names = append(names, unset.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
 
 // evalAs evaluates a literal expression and converts it to want.
 func evalAs(expr hcl.Expression, want cty.Type, what string) (cty.Value, hcl.Diagnostics) {
@@ -138,17 +171,31 @@ func decodeIntExpr(expr hcl.Expression) (Value[int], hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return Value[int]{Range: expr.Range()}, diags
 	}
-	bf := v.AsBigFloat()
-	i, acc := bf.Int64()
-	if acc != big.Exact || i > 1<<31 || i < -(1<<31) {
+	i, problem := wholeNumber(v)
+	if problem != "" {
 		return Value[int]{Range: expr.Range()}, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Incorrect Value Type",
-			Detail:   fmt.Sprintf("This value must be a whole number, but it is %s.", bf.Text('g', 10)),
+			Detail:   "This value " + problem + ".",
 			Subject:  expr.Range().Ptr(),
 		})
 	}
-	return Value[int]{Value: int(i), Range: expr.Range(), Set: true}, diags
+	return Value[int]{Value: i, Range: expr.Range(), Set: true}, diags
+}
+
+// wholeNumber converts a number to an int32-range int. problem, when not
+// empty, ends "This value ..." or "The value of X ...": the number is not
+// whole, or it does not fit.
+func wholeNumber(v cty.Value) (i int, problem string) {
+	bf := v.AsBigFloat()
+	n, acc := bf.Int64()
+	if acc != big.Exact {
+		return 0, fmt.Sprintf("must be a whole number, but it is %s", bf.Text('g', 10))
+	}
+	if n < math.MinInt32 || n > math.MaxInt32 {
+		return 0, fmt.Sprintf("must be a whole number from %d to %d, but it is %s", math.MinInt32, math.MaxInt32, bf.Text('f', 0))
+	}
+	return int(n), ""
 }
 
 func decodeFloat(attr *hcl.Attribute) (Value[float64], hcl.Diagnostics) {
@@ -238,21 +285,39 @@ func decodeIntMap(attr *hcl.Attribute) (Value[map[string]int], hcl.Diagnostics) 
 	if diags.HasErrors() {
 		return out, diags
 	}
-	out.Value = make(map[string]int)
-	for k, n := range v.AsValueMap() {
-		i, acc := n.AsBigFloat().Int64()
-		if acc != big.Exact {
-			return out, append(diags, &hcl.Diagnostic{
+	values := v.AsValueMap()
+	// Keys in sorted order, so that the first bad value reported is the
+	// same on every run.
+	out.Value = make(map[string]int, len(values))
+	for _, k := range slices.Sorted(maps.Keys(values)) {
+		i, problem := wholeNumber(values[k])
+		if problem != "" {
+			return Value[map[string]int]{Range: attr.Expr.Range()}, append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Incorrect Value Type",
-				Detail:   fmt.Sprintf("The value of %q must be a whole number.", k),
-				Subject:  attr.Expr.Range().Ptr(),
+				Detail:   fmt.Sprintf("The value of %q %s.", k, problem),
+				Subject:  mapValueRange(attr.Expr, k).Ptr(),
 			})
 		}
-		out.Value[k] = int(i)
+		out.Value[k] = i
 	}
 	out.Set = true
 	return out, diags
+}
+
+// mapValueRange returns the range of the value written for key in a map
+// literal, or the whole expression's when it is not a literal.
+func mapValueRange(expr hcl.Expression, key string) hcl.Range {
+	pairs, diags := hcl.ExprMap(expr)
+	if diags.HasErrors() {
+		return expr.Range()
+	}
+	for _, p := range pairs {
+		if k, d := p.Key.Value(evalCtx); !d.HasErrors() && k.Type() == cty.String && k.IsKnown() && !k.IsNull() && k.AsString() == key {
+			return p.Value.Range()
+		}
+	}
+	return expr.Range()
 }
 
 // decodeRef reads a reference such as pool.asterisk without evaluating it.

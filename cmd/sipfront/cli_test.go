@@ -30,10 +30,7 @@ func cliRun(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	root := cliRoot()
-	if conv := goStyleFlags(args); conv != nil {
-		args = conv
-	}
-	root.SetArgs(args)
+	root.SetArgs(goStyleFlags(root, args))
 	root.SetOut(&out)
 	root.SetErr(&errb)
 	err := root.Execute()
@@ -118,22 +115,70 @@ func lastLine(s string) string {
 
 func TestGoStyleFlags(t *testing.T) {
 	cases := []struct {
-		in   []string
-		want []string
+		in      []string
+		want    []string
+		changed []string // flags the found command must see set
 	}{
-		{[]string{"fmt", "-check", "-diff", "dir"}, []string{"fmt", "--check", "--diff", "dir"}},
-		{[]string{"plan", "-json", "--no-color", "a", "b"}, []string{"plan", "--json", "--no-color", "a", "b"}},
-		{[]string{"test", "-v", "-run=DID", "p"}, []string{"test", "-v", "--run=DID", "p"}},
-		{[]string{"explain", "p", "--user-agent=-json"}, []string{"explain", "p", "--user-agent=-json"}},
-		{[]string{"explain", "p", "-unknown"}, []string{"explain", "p", "-unknown"}},
-		{[]string{"validate", "--", "-json"}, []string{"validate", "--", "-json"}},
+		{[]string{"explain", "p", "--user-agent", "-json", "-method", "-x"}, []string{"explain", "p", "--user-agent", "-json", "--method", "-x"},
+			[]string{"user-agent", "method"}},
+		{[]string{"fmt", "-check", "-diff", "dir"}, []string{"fmt", "--check", "--diff", "dir"}, []string{"check", "diff"}},
+		{[]string{"plan", "-json", "--no-color", "a", "b"}, []string{"plan", "--json", "--no-color", "a", "b"}, []string{"json", "no-color"}},
+		{[]string{"plan", "-against", "http://127.0.0.1:5080", "-json", "new"},
+			[]string{"plan", "--against", "http://127.0.0.1:5080", "--json", "new"}, []string{"against", "json"}},
+		{[]string{"test", "-v", "-run=DID", "p"}, []string{"test", "-v", "--run=DID", "p"}, []string{"verbose", "run"}},
+		{[]string{"explain", "p", "--user-agent=-json"}, []string{"explain", "p", "--user-agent=-json"}, []string{"user-agent"}},
+		{[]string{"explain", "p", "--user-agent", "-json"}, []string{"explain", "p", "--user-agent", "-json"}, []string{"user-agent"}},
+		{[]string{"explain", "p", "-unknown"}, []string{"explain", "p", "-unknown"}, nil},
+		{[]string{"validate", "--", "-json"}, []string{"validate", "--", "-json"}, nil},
+		{[]string{"validate", "-json", "p"}, []string{"validate", "--json", "p"}, []string{"json"}},
+		{[]string{"serve", "-watch", "x"}, []string{"serve", "--watch", "x"}, []string{"watch"}},
+		{[]string{"serve", "-log-level=debug", "-grace", "1s", "x"}, []string{"serve", "--log-level=debug", "--grace", "1s", "x"},
+			[]string{"log-level", "grace"}},
+		{[]string{"demo", "-calls", "1", "-down="}, []string{"demo", "--calls", "1", "--down="}, []string{"calls", "down"}},
+		{[]string{"ctl", "-json", "pools"}, []string{"ctl", "--json", "pools"}, []string{"json"}},
+		{[]string{"ctl", "-admin", "http://h:1", "pools", "-json"}, []string{"ctl", "--admin", "http://h:1", "pools", "--json"},
+			[]string{"admin", "json"}},
+		{[]string{"ctl", "calls", "-member", "pool.a.member.b", "-json"}, []string{"ctl", "calls", "--member", "pool.a.member.b", "--json"},
+			[]string{"member", "json"}},
 	}
 	for _, c := range cases {
-		if got := goStyleFlags(c.in); strings.Join(got, " ") != strings.Join(c.want, " ") {
+		root := &cobra.Command{Use: "sipfront", SilenceUsage: true, SilenceErrors: true}
+		root.AddCommand(newValidateCmd(), newFmtCmd(), newTestCmd(), newPlanCmd(), newExplainCmd(), newGraphCmd(),
+			newServeCmd(), newDemoCmd(), newCtlCmd())
+		in := append([]string(nil), c.in...)
+		got := goStyleFlags(root, in)
+		if strings.Join(got, " ") != strings.Join(c.want, " ") {
 			t.Errorf("goStyleFlags(%q) = %q, want %q", c.in, got, c.want)
+			continue
 		}
-	}
-	if got := goStyleFlags([]string{"serve", "-config"}); got != nil {
-		t.Errorf("other verbs must be left to cobra, got %q", got)
+		if strings.Join(in, " ") != strings.Join(c.in, " ") {
+			t.Errorf("goStyleFlags changed its argument to %q", in)
+		}
+		if c.changed == nil {
+			continue // cobra rejects -unknown; "--" leaves -json an argument
+		}
+		cmd, rest, err := root.Find(got)
+		if err != nil {
+			t.Errorf("%q: %v", got, err)
+			continue
+		}
+		if err := cmd.ParseFlags(rest); err != nil {
+			t.Errorf("%q: %s does not parse: %v", got, cmd.CommandPath(), err)
+			continue
+		}
+		for _, name := range c.changed {
+			if !cmd.Flags().Changed(name) {
+				t.Errorf("%q: %s did not see --%s", got, cmd.CommandPath(), name)
+			}
+		}
+		// A value that looks like a flag stays the value.
+		for i, a := range got[:len(got)-1] {
+			if name, ok := strings.CutPrefix(a, "--"); ok && !strings.Contains(name, "=") && strings.HasPrefix(got[i+1], "-") {
+				if f := cmd.Flags().Lookup(name); f != nil && f.NoOptDefVal == "" && f.Value.String() != got[i+1] {
+					v := f.Value.String()
+					t.Errorf("%q: --%s = %q, want %q", got, name, v, got[i+1])
+				}
+			}
+		}
 	}
 }

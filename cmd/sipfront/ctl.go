@@ -17,14 +17,6 @@ import (
 	"github.com/sipfront/sipfront/runtime/admin"
 )
 
-// ctlLongFlags lets ctl take -json and -admin with one dash like the other
-// verbs. It is a package-level variable, not an init, so that it is in
-// longFlags before args.go's init rewrites os.Args.
-var ctlLongFlags = func() bool {
-	longFlags["ctl"] = []string{"json", "admin", "member"}
-	return true
-}()
-
 func init() { rootCmd.AddCommand(newCtlCmd()) }
 
 // ctlOptions are the flags every ctl subcommand shares.

@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -66,9 +67,9 @@ func health(m admin.MemberView) string {
 
 func mode(m admin.MemberView) string {
 	if m.Drained {
-		return m.Mode + " (drained)"
+		return string(m.Mode) + " (drained)"
 	}
-	return m.Mode
+	return string(m.Mode)
 }
 
 // weight shows the effective weight and, when overridden, the declared one.
@@ -93,14 +94,9 @@ func kv(m map[string]int) string {
 	if len(m) == 0 {
 		return "-"
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
 	}
 	return strings.Join(parts, ",")
 }

@@ -58,9 +58,7 @@ func ctlRun(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	root := &cobra.Command{Use: "sipfront", SilenceUsage: true, SilenceErrors: true}
 	root.AddCommand(newCtlCmd())
 	args = append([]string{"ctl"}, args...)
-	if conv := goStyleFlags(args); conv != nil {
-		args = conv
-	}
+	args = goStyleFlags(root, args)
 	var out, errb bytes.Buffer
 	root.SetArgs(args)
 	root.SetOut(&out)
@@ -154,7 +152,8 @@ func TestCtlErrors(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"disable", "pool.asterisk.member.ast9"}, `error: unknown member "pool.asterisk.member.ast9"`},
-		{[]string{"weight", "--", "pool.asterisk.member.ast1", "-3"}, "error: weight -3: must be 0 or more (HTTP 400)"},
+		{[]string{"weight", "--", "pool.asterisk.member.ast1", "-3"}, "error: weight -3: must be 1 or more, as in the policy; to stop new calls to the member, " +
+			"disable it (at once) or drain it (its calls end first) (HTTP 400)"},
 		{[]string{"weight", "pool.asterisk.member.ast1", "many"}, `error: weight "many" is not a whole number`},
 		{[]string{"capacity", "pool.asterisk.member.ast1", "conf", "3"}, `has no resource "conf" (known: pstn) (HTTP 400)`},
 	}

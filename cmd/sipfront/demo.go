@@ -22,6 +22,7 @@ import (
 	"github.com/sipfront/sipfront/compiler"
 	"github.com/sipfront/sipfront/compiler/graph"
 	"github.com/sipfront/sipfront/examples"
+	"github.com/sipfront/sipfront/internal/netutil"
 	"github.com/sipfront/sipfront/internal/simpbx"
 	"github.com/sipfront/sipfront/runtime"
 	"github.com/sipfront/sipfront/runtime/state"
@@ -122,9 +123,9 @@ func (d *demo) setup(ctx context.Context, o demoOptions) error {
 	if err := d.startBoxes(ctx, g, o.down, ports); err != nil {
 		return err
 	}
-	proxyPort, err := freeUDPTCPPort()
+	proxyPort, err := netutil.FreePort()
 	if err != nil {
-		return err
+		return fmt.Errorf("demo: %w", err)
 	}
 	for _, l := range g.Proxy.Listen {
 		if _, p, err := net.SplitHostPort(l.Addr); err == nil {
@@ -188,24 +189,6 @@ func compilePolicyText(dir, text string) (*graph.Graph, error) {
 		return nil, fmt.Errorf("demo: the quickstart policy does not compile: %w", diags)
 	}
 	return pol.Graph, nil
-}
-
-// freeUDPTCPPort returns a port of 127.0.0.1 free for both UDP and TCP.
-func freeUDPTCPPort() (int, error) {
-	for range 50 {
-		u, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			return 0, fmt.Errorf("demo: free port: %w", err)
-		}
-		port := u.LocalAddr().(*net.UDPAddr).Port
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		u.Close()
-		if err == nil {
-			l.Close()
-			return port, nil
-		}
-	}
-	return 0, errors.New("demo: no port free for both udp and tcp")
 }
 
 // startProxy runs the runtime in-process on the rewritten policy and

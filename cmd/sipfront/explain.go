@@ -74,6 +74,10 @@ func runExplain(cmd *cobra.Command, path string, opts explainOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := checkDown(p.Graph, fields.Down); err != nil {
+		fmt.Fprintln(cmd.ErrOrStderr(), "error:", err)
+		return exitCode(1)
+	}
 	req, st, err := fields.Request()
 	if err != nil {
 		fmt.Fprintln(cmd.ErrOrStderr(), "error: invalid request:", err)
@@ -87,6 +91,20 @@ func runExplain(cmd *cobra.Command, path string, opts explainOptions) error {
 		return writeJSON(cmd.OutOrStdout(), e)
 	}
 	return writeExplanation(cmd.OutOrStdout(), e)
+}
+
+// checkDown rejects a --down that names no member or carrier of g, as a
+// test block's down does: a typo would otherwise leave everyone up and
+// explain a decision nobody asked about.
+func checkDown(g *graph.Graph, down []string) error {
+	for _, id := range down {
+		switch g.Node(graph.ID(id)).(type) {
+		case *graph.Member, *graph.Carrier:
+		default:
+			return fmt.Errorf("--down %s: the policy has no such member or carrier. Write pool.NAME.member.NAME or carrier.NAME", id)
+		}
+	}
+	return nil
 }
 
 // parseHeaders turns "Name: value" flags into a map; a repeated name keeps

@@ -59,10 +59,32 @@ func TestExplainErrors(t *testing.T) {
 		{"explain", platform, "--method", "INVITE", "--ruri", "not a uri"},
 		{"explain", platform, "--method", "INVITE", "--ruri", "sip:1@example.com", "--header", "no colon"},
 		{"explain", platform, "--method", "INVITE", "--ruri", "sip:1@example.com", "--source", "nowhere"},
+		{"explain", platform, "--method", "INVITE", "--ruri", "sip:1@example.com", "--down", "pool.asterisk.member.ast9"},
+		{"explain", platform, "--method", "INVITE", "--ruri", "sip:1@example.com", "--down", "pool.asterisk"},
 	}
 	for _, args := range cases {
 		if stdout, stderr, code := cliRun(t, args...); code != 1 || stdout != "" || stderr == "" {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 1 and an error", args, code, stdout, stderr)
+		}
+	}
+	_, stderr, _ := cliRun(t, "explain", platform, "--method", "INVITE", "--ruri", "sip:1@example.com", "--down", "pool.asterisk.member.ast9")
+	if want := "error: --down pool.asterisk.member.ast9: the policy has no such member or carrier"; !strings.HasPrefix(stderr, want) {
+		t.Errorf("stderr %q, want it to start with %q", stderr, want)
+	}
+}
+
+// TestExplainHeaderUserAgent checks that a User-Agent given with --header,
+// in any case, is the one the filters see, like --user-agent.
+func TestExplainHeaderUserAgent(t *testing.T) {
+	for _, h := range []string{"User-Agent: friendly-scanner", "user-agent: friendly-scanner"} {
+		stdout, stderr, code := cliRun(t, "explain", platform, "--json", "--method", "OPTIONS", "--ruri", "sip:100@example.com",
+			"--header", h)
+		var e explanation
+		if err := json.Unmarshal([]byte(stdout), &e); err != nil || code != 0 {
+			t.Fatalf("%q: exit %d, %v\n%s%s", h, code, err, stdout, stderr)
+		}
+		if e.Decision.Filter != "filter.scanners" {
+			t.Errorf("%q: decision %+v, want the scanners filter to decide", h, e.Decision)
 		}
 	}
 }

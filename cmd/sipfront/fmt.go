@@ -92,7 +92,9 @@ func fmtFile(stdout, stderr io.Writer, name string, opts fmtOptions) (bool, erro
 	out, diags := formatHCL(src, name)
 	if diags.HasErrors() {
 		f := &hcl.File{Bytes: src}
-		writeDiagnostics(stderr, map[string]*hcl.File{name: f}, diags)
+		if err := writeDiagnostics(stderr, map[string]*hcl.File{name: f}, diags); err != nil {
+			return false, fmt.Errorf("%s: not formatted: %w; writing its diagnostics: %w", name, errSyntax, err)
+		}
 		return false, fmt.Errorf("%s: not formatted: %w", name, errSyntax)
 	}
 	if bytes.Equal(src, out) {
@@ -127,15 +129,42 @@ func formatHCL(src []byte, name string) ([]byte, hcl.Diagnostics) {
 	return out, nil
 }
 
-func writeFileKeepMode(name string, data []byte) error {
+// writeFileKeepMode replaces name with data, keeping its permissions. It
+// writes a temporary file beside it and renames it over name, so that a
+// crash or a full disk leaves the old file or the new one, never half of
+// one. A symbolic link is followed: its target is replaced, the link kept.
+func writeFileKeepMode(name string, data []byte) (err error) {
+	if real, err := filepath.EvalSymlinks(name); err == nil {
+		name = real
+	}
 	mode := os.FileMode(0o644)
 	if fi, err := os.Stat(name); err == nil {
 		mode = fi.Mode().Perm()
 	}
-	if err := os.WriteFile(name, data, mode); err != nil {
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".fmt-*")
+	if err != nil {
 		return fmt.Errorf("writing formatted file: %w", err)
 	}
-	return nil
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+			err = fmt.Errorf("writing formatted file %s: %w", name, err)
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
 }
 
 // hclFiles expands paths into .hcl files in lexical order; a file named

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,5 +105,74 @@ func TestUnifiedDiff(t *testing.T) {
 	}
 	if got := unifiedDiff("a", "b", a, a); got != "" {
 		t.Errorf("equal inputs: %q", got)
+	}
+}
+
+// TestFmtReplacesAtomically: fmt writes a new file and renames it over the
+// old one (a crash mid-write leaves one or the other), keeping the mode
+// and a symbolic link, and leaves no temporary file behind.
+func TestFmtReplacesAtomically(t *testing.T) {
+	dir := t.TempDir()
+	messy := "route \"x\" {\nto=pool.asterisk\n}\n"
+	clean := "route \"x\" {\n  to = pool.asterisk\n}\n"
+	path := filepath.Join(dir, "a.hcl")
+	writeFile(t, path, messy)
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.hcl")
+	target := filepath.Join(dir, "target.txt")
+	writeFile(t, target, messy)
+	if err := os.Symlink("target.txt", link); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := cliRun(t, "fmt", path, link); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	after, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != clean {
+		t.Errorf("a.hcl = %q, want %q", got, clean)
+	}
+	if os.SameFile(before, after) {
+		t.Error("a.hcl was rewritten in place; want a new file renamed over it")
+	}
+	if after.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600 kept", after.Mode().Perm())
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the symbolic link was replaced: %v %v", fi, err)
+	}
+	if got, _ := os.ReadFile(target); string(got) != clean {
+		t.Errorf("the link's target = %q, want it formatted", got)
+	}
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, " ") != "a.hcl link.hcl target.txt" {
+		t.Errorf("directory holds %q; want no temporary file left", names)
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("stderr closed") }
+
+// TestFmtDiagnosticsWriteError: a failure to print a file's diagnostics is
+// reported, not dropped.
+func TestFmtDiagnosticsWriteError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "broken.hcl")
+	writeFile(t, path, "route \"x\" {\n")
+	_, err := fmtFile(io.Discard, failWriter{}, path, fmtOptions{})
+	if err == nil || !errors.Is(err, errSyntax) || !strings.Contains(err.Error(), "writing its diagnostics: stderr closed") {
+		t.Errorf("err = %v; want the syntax error and the write error", err)
 	}
 }

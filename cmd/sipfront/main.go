@@ -9,6 +9,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 {
+		rootCmd.SetArgs(goStyleFlags(rootCmd, os.Args[1:]))
+	}
 	err := rootCmd.Execute()
 	if err == nil {
 		return

@@ -90,14 +90,6 @@ runtime overrides, or calls on members NEW removes), 1 error.`,
 
 func init() { rootCmd.AddCommand(newPlanCmd()) }
 
-// planLongFlags lets plan take -against with one dash like its other
-// flags. A package-level variable, not an init, so that it is in longFlags
-// before args.go's init rewrites os.Args.
-var planLongFlags = func() bool {
-	longFlags["plan"] = append(longFlags["plan"], "against")
-	return true
-}()
-
 func runPlan(cmd *cobra.Command, oldPath, newPath string, opts planOptions) error {
 	oldP, err := loadPolicy(cmd, oldPath)
 	if err != nil {

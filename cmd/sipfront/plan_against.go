@@ -12,6 +12,7 @@ import (
 
 	"github.com/sipfront/sipfront/compiler"
 	"github.com/sipfront/sipfront/compiler/plan"
+	"github.com/sipfront/sipfront/lang"
 	"github.com/sipfront/sipfront/runtime/admin"
 )
 
@@ -47,9 +48,9 @@ func runPlanAgainst(cmd *cobra.Command, url, newPath string, opts planOptions) e
 		return fail("%v", err)
 	}
 	if snap.Hash != src.Hash {
-		return fail("the running policy changed while it was read (%s, then %s); run the plan again", short(src.Hash), short(snap.Hash))
+		return fail("the running policy changed while it was read (%s, then %s); run the plan again", admin.ShortHash(src.Hash), admin.ShortHash(snap.Hash))
 	}
-	oldName := fmt.Sprintf("%s (running %s)", url, short(src.Hash))
+	oldName := fmt.Sprintf("%s (running %s)", url, admin.ShortHash(src.Hash))
 	return writePlan(cmd, oldName, oldP, newPath, newP, opts, func(p *plan.Plan) {
 		relocate(p, root, src.Root)
 		p.Sections = append(p.Sections, snap.Drift(newP.Graph).Sections()...)
@@ -73,16 +74,39 @@ func compileSources(cmd *cobra.Command, src *admin.PolicySources) (*compiler.Pol
 	}
 	pol, diags := compiler.Load(root)
 	if diags.HasErrors() || pol.Graph == nil {
-		fmt.Fprintf(cmd.ErrOrStderr(), "error: the running policy (%s) does not compile with this sipfront:\n", short(src.Hash))
+		if unset := lang.UnsetEnv(diags); len(unset) > 0 {
+			fmt.Fprintf(cmd.ErrOrStderr(), "error: the running policy (%s) reads %s with env() and no default, and %s not set here: "+
+				"plan --against compiles the running policy locally, so export %s with the proxy's %s and run the plan again:\n",
+				admin.ShortHash(src.Hash), envList(unset), plural(len(unset), "it is", "they are"),
+				plural(len(unset), "it", "them"), plural(len(unset), "value", "values"))
+		} else {
+			fmt.Fprintf(cmd.ErrOrStderr(), "error: the running policy (%s) does not compile with this sipfront:\n", admin.ShortHash(src.Hash))
+		}
 		_ = writeDiagnostics(cmd.ErrOrStderr(), pol.Files, diags)
 		return nil, "", exitCode(1)
 	}
 	if pol.Graph.Hash != src.Hash {
 		fmt.Fprintf(cmd.ErrOrStderr(), "error: the running policy's files compile to %s here, but the proxy runs %s; are they the same sipfront version?\n",
-			short(pol.Graph.Hash), short(src.Hash))
+			admin.ShortHash(pol.Graph.Hash), admin.ShortHash(src.Hash))
 		return nil, "", exitCode(1)
 	}
 	return pol, root, nil
+}
+
+// envList renders variable names for a message: "X", "X and Y",
+// "X, Y and Z".
+func envList(names []string) string {
+	if len(names) == 1 {
+		return "the environment variable " + names[0]
+	}
+	return "the environment variables " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // relocate rewrites positions in the temporary copy of the running policy
@@ -101,11 +125,4 @@ func relocate(p *plan.Plan, tmpRoot, proxyRoot string) {
 	for i := range p.Decisions {
 		p.Decisions[i].Probe.Pos.File = fix(p.Decisions[i].Probe.Pos.File)
 	}
-}
-
-func short(hash string) string {
-	if len(hash) > 12 {
-		return hash[:12]
-	}
-	return hash
 }

@@ -157,7 +157,7 @@ func TestPlanAgainstErrors(t *testing.T) {
 	// Files that do not give the proxy's hash are refused.
 	src.Files["did-owners.csv"] += "+1555126,ast1\n"
 	_, stderr, code = cliRun(t, "plan", dir+"/new", "--against", url)
-	if code != 1 || !strings.Contains(stderr, "compile to") || !strings.Contains(stderr, short(src.Hash)) {
+	if code != 1 || !strings.Contains(stderr, "compile to") || !strings.Contains(stderr, admin.ShortHash(src.Hash)) {
 		t.Errorf("tampered sources: exit %d, stderr:\n%s", code, stderr)
 	}
 
@@ -228,4 +228,35 @@ func keys(m map[string]string) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestPlanAgainstUnsetEnv: a running policy that reads env("X") without a
+// default cannot be compiled here while X is unset; the error names X and
+// says why it is needed.
+func TestPlanAgainstUnsetEnv(t *testing.T) {
+	repoRoot(t)
+	dir := copyDir(t, "testdata/plan/member-remove/old")
+	f, err := os.OpenFile(filepath.Join(dir, "policy.hcl"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("\ncarrier \"envtrunk\" {\n  uri = \"sip:gw.example.com\"\n  auth {\n    username = env(\"SIPFRONT_TEST_TRUNK_USER\")\n    password = env(\"SIPFRONT_TEST_TRUNK_PASS\")\n  }\n}\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	t.Setenv("SIPFRONT_TEST_TRUNK_USER", "trunk07")
+	t.Setenv("SIPFRONT_TEST_TRUNK_PASS", "s3cret")
+	_, src, url := fakeRunning(t, dir, "")
+	os.Unsetenv("SIPFRONT_TEST_TRUNK_USER")
+	os.Unsetenv("SIPFRONT_TEST_TRUNK_PASS")
+	_, stderr, code := cliRun(t, "plan", "testdata/plan/member-remove/new", "--against", url)
+	want := "error: the running policy (" + admin.ShortHash(src.Hash) + ") reads the environment variables SIPFRONT_TEST_TRUNK_PASS and " +
+		"SIPFRONT_TEST_TRUNK_USER with env() and no default, and they are not set here: plan --against compiles the running policy locally, " +
+		"so export them with the proxy's values and run the plan again:"
+	if code != 1 || !strings.HasPrefix(stderr, want) {
+		t.Errorf("exit %d, stderr:\n%s\nwant it to start with:\n%s", code, stderr, want)
+	}
+	if strings.Contains(stderr, "does not compile with this sipfront") {
+		t.Errorf("an unset variable is not a version mismatch:\n%s", stderr)
+	}
 }

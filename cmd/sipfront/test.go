@@ -79,6 +79,10 @@ func runTests(cmd *cobra.Command, path string, opts testOptions) error {
 			results = append(results, compiler.RunTest(p.Graph, t))
 		}
 	}
+	if filter != nil && len(results) == 0 {
+		// A -run that selects nothing is a mistake, not a success.
+		return &exitError{code: 1, msg: fmt.Sprintf("no tests match -run %s", opts.run)}
+	}
 	failed := 0
 	for _, r := range results {
 		if !r.Passed() {
@@ -86,7 +90,7 @@ func runTests(cmd *cobra.Command, path string, opts testOptions) error {
 		}
 	}
 	if opts.asJSON {
-		err = writeTestJSON(cmd.OutOrStdout(), p.Graph, results, failed)
+		err = writeTestJSON(cmd.OutOrStdout(), results, failed)
 	} else {
 		err = writeTestResults(cmd.OutOrStdout(), results, opts.verbose, failed)
 	}
@@ -120,7 +124,7 @@ func writeTestResults(w io.Writer, results []compiler.TestResult, verbose bool, 
 	return err
 }
 
-func writeTestJSON(w io.Writer, g *graph.Graph, results []compiler.TestResult, failed int) error {
+func writeTestJSON(w io.Writer, results []compiler.TestResult, failed int) error {
 	doc := struct {
 		Tests  []testJSON `json:"tests"`
 		Passed int        `json:"passed"`

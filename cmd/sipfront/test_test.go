@@ -42,6 +42,13 @@ func TestTestFailures(t *testing.T) {
 		t.Errorf("-run: exit %d, last line %q", code, lastLine(stdout))
 	}
 
+	for _, args := range [][]string{{"test", "-run", "^nothing$", dir}, {"test", "-json", "-run", "^nothing$", dir}} {
+		stdout, stderr, code := cliRun(t, args...)
+		if code != 1 || stdout != "" || stderr != "no tests match -run ^nothing$\n" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 1 and \"no tests match -run ^nothing$\"", args, code, stdout, stderr)
+		}
+	}
+
 	stdout, _, code = cliRun(t, "test", "-json", dir)
 	var doc struct {
 		Tests []struct {

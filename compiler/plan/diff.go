@@ -2,6 +2,8 @@ package plan
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/sipfront/sipfront/compiler/graph"
 )
@@ -50,10 +52,11 @@ type RowChange struct {
 // stable order: the new policy's order, with each removed node placed after
 // the node that preceded it in the old policy.
 func Diff(old, new *graph.Graph) []Change {
-	oldNodes, newNodes := index(Nodes(old)), index(Nodes(new))
+	oldList, newList := Nodes(old), Nodes(new)
+	oldNodes, newNodes := index(oldList), index(newList)
 	oldRank, newRank := commonRanks(old, new), commonRanks(new, old)
 	var changes []Change
-	for _, id := range mergeOrder(ids(Nodes(old)), ids(Nodes(new))) {
+	for _, id := range mergeOrder(ids(oldList), ids(newList)) {
 		o, n := oldNodes[id], newNodes[id]
 		var c Change
 		switch {
@@ -172,7 +175,7 @@ func diffRows(old, new []Row) []RowChange {
 // stage, so that a change of relative order can be told from a shift.
 func commonRanks(g, other *graph.Graph) map[graph.ID]int {
 	ranks := make(map[graph.ID]int)
-	for _, stage := range [][]graph.ID{filterIDs(g), authIDs(g), aliasIDs(g), routeIDs(g)} {
+	for _, stage := range orderedStages(g) {
 		r := 0
 		for _, id := range stage {
 			if other.Node(id) != nil {
@@ -182,34 +185,6 @@ func commonRanks(g, other *graph.Graph) map[graph.ID]int {
 		}
 	}
 	return ranks
-}
-
-func filterIDs(g *graph.Graph) (ids []graph.ID) {
-	for _, f := range g.Filters {
-		ids = append(ids, f.ID)
-	}
-	return ids
-}
-
-func authIDs(g *graph.Graph) (ids []graph.ID) {
-	for _, a := range g.Auth {
-		ids = append(ids, a.ID)
-	}
-	return ids
-}
-
-func aliasIDs(g *graph.Graph) (ids []graph.ID) {
-	for _, a := range g.Aliases {
-		ids = append(ids, a.ID)
-	}
-	return ids
-}
-
-func routeIDs(g *graph.Graph) (ids []graph.ID) {
-	for _, r := range g.Routes {
-		ids = append(ids, r.ID)
-	}
-	return ids
 }
 
 func index(nodes []*Node) map[graph.ID]*Node {
@@ -253,8 +228,13 @@ func mergeOrder(old, new []graph.ID) []graph.ID {
 	return out
 }
 
-// annotate adds the notes a reviewer needs beyond the attributes: listener
-// changes need a restart, and a member or carrier that looks renamed (one
+// restartAttrs are the proxy attributes the running proxy reads once, at
+// start: its sockets, the address it puts in Via and Record-Route, and the
+// admin API listener. A reload keeps the old values.
+var restartAttrs = []string{"listen", "advertise", "admin"}
+
+// annotate adds the notes a reviewer needs beyond the attributes: listener,
+// advertise and admin changes need a restart, and a member or carrier that looks renamed (one
 // removed, one created with the same URI) loses its runtime state.
 func annotate(changes []Change, old, new *graph.Graph) {
 	removedURI := make(map[string]graph.ID)
@@ -268,10 +248,14 @@ func annotate(changes []Change, old, new *graph.Graph) {
 	for i := range changes {
 		c := &changes[i]
 		if c.ID == ProxyID {
+			var names []string
 			for _, a := range c.Attrs {
-				if a.Name == "listen" {
-					c.Notes = append(c.Notes, "listen changes take effect only after a restart, not a reload")
+				if slices.Contains(restartAttrs, a.Name) {
+					names = append(names, a.Name)
 				}
+			}
+			if len(names) > 0 {
+				c.Notes = append(c.Notes, restartNote(names))
 			}
 		}
 		if c.Action != Create {
@@ -281,6 +265,16 @@ func annotate(changes []Change, old, new *graph.Graph) {
 			c.Notes = append(c.Notes, fmt.Sprintf("same uri as %s: a rename loses its runtime state (health, call counts, overrides)", was))
 		}
 	}
+}
+
+// restartNote says that changes to the named proxy attributes wait for a
+// restart: "listen and admin changes take effect only after ...".
+func restartNote(names []string) string {
+	list := names[0]
+	if n := len(names); n > 1 {
+		list = strings.Join(names[:n-1], ", ") + " and " + names[n-1]
+	}
+	return list + " changes take effect only after a restart, not a reload"
 }
 
 func nodeURI(g *graph.Graph, id graph.ID) string {

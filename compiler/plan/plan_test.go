@@ -152,6 +152,30 @@ func TestDiffNotes(t *testing.T) {
 	if len(changes) != 1 || len(changes[0].Notes) != 1 || !strings.Contains(changes[0].Notes[0], "restart") {
 		t.Errorf("listen change notes = %+v", changes)
 	}
+	restart := []struct {
+		name   string
+		mutate func(*graph.Graph)
+		note   string
+	}{
+		{"advertise", func(g *graph.Graph) { g.Proxy.Advertise = "sbc.example.com:5060" },
+			"advertise changes take effect only after a restart, not a reload"},
+		{"admin", func(g *graph.Graph) { g.Proxy.Admin = "127.0.0.1:9090" },
+			"admin changes take effect only after a restart, not a reload"},
+		{"all three", func(g *graph.Graph) {
+			g.Proxy.Listen, g.Proxy.Advertise, g.Proxy.Admin = nil, "sbc.example.com", "127.0.0.1:9090"
+		}, "listen, advertise and admin changes take effect only after a restart, not a reload"},
+		{"ring_timeout reloads", func(g *graph.Graph) { g.Proxy.RingTimeout = 7 * time.Second }, ""},
+	}
+	for _, r := range restart {
+		changes := Diff(testGraph(t, nil), testGraph(t, r.mutate))
+		if len(changes) != 1 || changes[0].ID != ProxyID {
+			t.Errorf("%s: changes = %+v, want one proxy change", r.name, changes)
+			continue
+		}
+		if got := strings.Join(changes[0].Notes, "|"); got != r.note {
+			t.Errorf("%s: notes = %q, want %q", r.name, got, r.note)
+		}
+	}
 }
 
 func TestMergeOrder(t *testing.T) {

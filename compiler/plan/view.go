@@ -41,8 +41,9 @@ type Row struct {
 // the proxy block first, then graph.IDs order.
 func Nodes(g *graph.Graph) []*Node {
 	nodes := []*Node{proxyNode(g)}
+	pos := positions(g)
 	for _, id := range g.IDs() {
-		if n := View(g, id); n != nil {
+		if n := view(g, id, pos); n != nil {
 			nodes = append(nodes, n)
 		}
 	}
@@ -55,17 +56,23 @@ func View(g *graph.Graph, id graph.ID) *Node {
 	if id == ProxyID {
 		return proxyNode(g)
 	}
+	return view(g, id, positions(g))
+}
+
+// view builds the view of a decision node; pos holds the positions of the
+// ordered nodes (see positions).
+func view(g *graph.Graph, id graph.ID, pos map[graph.ID]int) *Node {
 	switch n := g.Node(id).(type) {
 	case *graph.Filter:
-		return filterNode(g, n)
+		return filterNode(pos[n.ID], n)
 	case *graph.Trusted:
 		return &Node{ID: n.ID, Kind: "trusted", Name: n.Name, Pos: n.Pos, Attrs: Attrs{{Name: "sources", Value: prefixStrings(n)}}}
 	case *graph.Credentials:
 		return credentialsNode(n)
 	case *graph.Auth:
-		return authNode(g, n)
+		return authNode(pos[n.ID], n)
 	case *graph.AliasTable:
-		return aliasNode(g, n)
+		return aliasNode(pos[n.ID], n)
 	case *graph.Registrar:
 		return &Node{ID: n.ID, Kind: "registrar", Pos: n.Pos, Attrs: Attrs{
 			{Name: "max_contacts", Value: n.MaxContacts},
@@ -80,7 +87,7 @@ func View(g *graph.Graph, id graph.ID) *Node {
 	case *graph.Carrier:
 		return carrierNode(n)
 	case *graph.Route:
-		return routeNode(g, n)
+		return routeNode(pos[n.ID], n)
 	}
 	return nil
 }
@@ -101,7 +108,7 @@ func proxyNode(g *graph.Graph) *Node {
 	}}
 }
 
-func filterNode(g *graph.Graph, f *graph.Filter) *Node {
+func filterNode(pos int, f *graph.Filter) *Node {
 	action := map[graph.FilterAction]string{graph.FilterLog: "log", graph.FilterReply: "reply", graph.FilterDrop: "drop"}[f.Action]
 	attrs := Attrs{
 		{Name: "when", Value: conditionText(f.When)},
@@ -109,7 +116,7 @@ func filterNode(g *graph.Graph, f *graph.Filter) *Node {
 		{Name: "status", Value: intOrNil(f.Status)},
 		{Name: "reason", Value: stringOrNil(f.Reason)},
 		{Name: "log", Value: stringOrNil(f.Log)},
-		{Name: positionAttr, Value: position(g, f.ID)},
+		{Name: positionAttr, Value: pos},
 	}
 	return &Node{ID: f.ID, Kind: "filter", Name: f.Name, Pos: f.Pos, Attrs: attrs}
 }
@@ -124,7 +131,7 @@ func credentialsNode(c *graph.Credentials) *Node {
 	}}
 }
 
-func authNode(g *graph.Graph, a *graph.Auth) *Node {
+func authNode(pos int, a *graph.Auth) *Node {
 	trust := make([]Ref, len(a.Trust))
 	for i, t := range a.Trust {
 		trust[i] = Ref(t.ID)
@@ -138,11 +145,11 @@ func authNode(g *graph.Graph, a *graph.Auth) *Node {
 		{Name: "trust", Value: trust},
 		{Name: "credentials", Value: creds},
 		{Name: "realm", Value: stringOrNil(a.Realm)},
-		{Name: positionAttr, Value: position(g, a.ID)},
+		{Name: positionAttr, Value: pos},
 	}}
 }
 
-func aliasNode(g *graph.Graph, a *graph.AliasTable) *Node {
+func aliasNode(pos int, a *graph.AliasTable) *Node {
 	rows := make([]Row, 0, len(a.Entries))
 	for k, v := range a.Entries {
 		rows = append(rows, Row{Key: k, Value: v})
@@ -152,7 +159,7 @@ func aliasNode(g *graph.Graph, a *graph.AliasTable) *Node {
 		{Name: "file", Value: stringOrNil(a.File)},
 		{Name: "when", Value: conditionText(a.When)},
 		{Name: "rows", Value: len(rows)},
-		{Name: positionAttr, Value: position(g, a.ID)},
+		{Name: positionAttr, Value: pos},
 	}}
 }
 
@@ -236,7 +243,7 @@ func carrierNode(c *graph.Carrier) *Node {
 	return &Node{ID: c.ID, Kind: "carrier", Name: c.Name, Pos: c.Pos, Attrs: attrs}
 }
 
-func routeNode(g *graph.Graph, r *graph.Route) *Node {
+func routeNode(pos int, r *graph.Route) *Node {
 	var sel, fork any
 	if r.Select != nil {
 		sel = Ref(r.Select.ID)
@@ -249,7 +256,7 @@ func routeNode(g *graph.Graph, r *graph.Route) *Node {
 		{Name: "to", Value: RouteTarget(r)},
 		{Name: "select", Value: sel},
 		{Name: "fork", Value: fork},
-		{Name: positionAttr, Value: position(g, r.ID)},
+		{Name: positionAttr, Value: pos},
 	}}
 }
 
@@ -274,38 +281,36 @@ func RouteTarget(r *graph.Route) Ref {
 
 // positionAttr is the 1-based place of an ordered node (filter, auth,
 // aliases, route) in its stage: first match wins, so order is behaviour.
+// positions computes it for a whole graph.
 const positionAttr = "position"
 
-// position returns the 1-based index of id within its ordered stage.
-func position(g *graph.Graph, id graph.ID) int {
-	for i, oid := range orderedStage(g, id) {
-		if oid == id {
-			return i + 1
+// positions returns the 1-based index of every ordered node of g within
+// its stage, in one pass over the stages.
+func positions(g *graph.Graph) map[graph.ID]int {
+	pos := make(map[graph.ID]int)
+	for _, stage := range orderedStages(g) {
+		for i, id := range stage {
+			pos[id] = i + 1
 		}
 	}
-	return 0
+	return pos
 }
 
-// orderedStage returns the IDs of the first-match-wins stage holding id.
-func orderedStage(g *graph.Graph, id graph.ID) []graph.ID {
-	var ids []graph.ID
-	switch g.Node(id).(type) {
-	case *graph.Filter:
-		for _, f := range g.Filters {
-			ids = append(ids, f.ID)
-		}
-	case *graph.Auth:
-		for _, a := range g.Auth {
-			ids = append(ids, a.ID)
-		}
-	case *graph.AliasTable:
-		for _, a := range g.Aliases {
-			ids = append(ids, a.ID)
-		}
-	case *graph.Route:
-		for _, r := range g.Routes {
-			ids = append(ids, r.ID)
-		}
+// orderedStages returns the IDs of each first-match-wins stage of g, in
+// decision order: filters, auth, aliases, routes.
+func orderedStages(g *graph.Graph) [][]graph.ID {
+	return [][]graph.ID{
+		stageIDs(g.Filters, func(f *graph.Filter) graph.ID { return f.ID }),
+		stageIDs(g.Auth, func(a *graph.Auth) graph.ID { return a.ID }),
+		stageIDs(g.Aliases, func(a *graph.AliasTable) graph.ID { return a.ID }),
+		stageIDs(g.Routes, func(r *graph.Route) graph.ID { return r.ID }),
+	}
+}
+
+func stageIDs[T any](nodes []T, id func(T) graph.ID) []graph.ID {
+	ids := make([]graph.ID, len(nodes))
+	for i, n := range nodes {
+		ids[i] = id(n)
 	}
 	return ids
 }

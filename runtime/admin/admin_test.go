@@ -7,14 +7,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/probe"
 	"github.com/sipfront/sipfront/runtime/state"
 )
 
@@ -232,9 +236,35 @@ func TestWeightChangesSpread(t *testing.T) {
 }
 
 func TestBadRequestsChangeNothing(t *testing.T) {
-	p := newProxy(testGraph(t, "h1", "ast1", "ast2"))
+	p := newProxy(testGraph(t, "h1", "ast1", "ast2", "ast3"))
 	srv := httptest.NewServer(New(p, Options{Logger: quiet()}))
 	defer srv.Close()
+	// Start from overrides of every kind, so that a bad request that
+	// cleared or rewrote one would show.
+	c := NewClient(srv.URL, "")
+	ctx := context.Background()
+	if _, err := c.SetMode(ctx, member("ast1"), "disable"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SetWeight(ctx, member("ast2"), 3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SetCapacity(ctx, member("ast1"), "pstn", 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SetMode(ctx, member("ast3"), "drain"); err != nil {
+		t.Fatal(err)
+	}
+	beforeOv, beforeMembers := p.st.Overrides(), p.st.Members()
+	three := 3
+	wantOv := map[graph.ID]state.Override{
+		member("ast1"): {Mode: state.ModeDisabled, Capacity: map[string]int{"pstn": 10}},
+		member("ast2"): {Mode: state.ModeEnabled, Weight: &three},
+		member("ast3"): {Mode: state.ModeDraining},
+	}
+	if !reflect.DeepEqual(beforeOv, wantOv) {
+		t.Fatalf("overrides before the bad requests = %#v, want %#v", beforeOv, wantOv)
+	}
 	cases := []struct {
 		method, path, body string
 		code               int
@@ -245,7 +275,9 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 		{"POST", "/v1/members/route.pbx/drain", "", 404, "is a route, not a pool member"},
 		{"POST", "/v1/members/pool.asterisk.member.ast1/explode", "", 404, `no member action "explode"`},
 		{"GET", "/v1/members/pool.asterisk.member.ast1/disable", "", 405, "method GET not allowed"},
-		{"PUT", "/v1/members/pool.asterisk.member.ast1/weight", `{"weight": -1}`, 400, "weight -1: must be 0 or more"},
+		{"PUT", "/v1/members/pool.asterisk.member.ast1/weight", `{"weight": -1}`, 400, "weight -1: must be 1 or more"},
+		{"PUT", "/v1/members/pool.asterisk.member.ast2/weight", `{"weight": 0}`, 400,
+			"weight 0: must be 1 or more, as in the policy; to stop new calls to the member, disable it (at once) or drain it"},
 		{"PUT", "/v1/members/pool.asterisk.member.ast1/weight", `{"weight": "5"}`, 400, "bad JSON body"},
 		{"PUT", "/v1/members/pool.asterisk.member.ast1/weight", `{"wieght": 5}`, 400, `unknown field "wieght"`},
 		{"PUT", "/v1/members/pool.asterisk.member.ast1/weight", `{}`, 400, `body must set "weight"`},
@@ -267,8 +299,20 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 			t.Errorf("%s %s %s: %d %q, want %d containing %q", c.method, c.path, c.body, code, msg, c.code, c.msg)
 		}
 	}
-	if ovs := p.st.Overrides(); len(ovs) != 0 {
-		t.Errorf("bad requests changed overrides: %v", ovs)
+	if ovs := p.st.Overrides(); !reflect.DeepEqual(ovs, beforeOv) {
+		t.Errorf("bad requests changed overrides: %v, want %v", ovs, beforeOv)
+	}
+	after := p.st.Members()
+	if !reflect.DeepEqual(after, beforeMembers) {
+		t.Errorf("bad requests changed the members:\n%+v\nwant\n%+v", after, beforeMembers)
+	}
+	modes := map[graph.ID]state.Mode{}
+	for _, ms := range after {
+		modes[ms.ID] = ms.Mode
+	}
+	wantModes := map[graph.ID]state.Mode{member("ast1"): state.ModeDisabled, member("ast2"): state.ModeEnabled, member("ast3"): state.ModeDraining}
+	if !reflect.DeepEqual(modes, wantModes) {
+		t.Errorf("modes after the bad requests = %v, want %v", modes, wantModes)
 	}
 }
 
@@ -380,4 +424,37 @@ func TestStartServesUntilCancelled(t *testing.T) {
 		}
 	}
 	t.Error("admin API still answering 2s after its context ended")
+}
+
+// TestMemberViewJSON pins the member document's field names: MemberView
+// embeds state.MemberStatus, whose fields must come out at the top level
+// with the names clients read.
+func TestMemberViewJSON(t *testing.T) {
+	o := state.Override{Mode: state.ModeDraining}
+	v := MemberView{
+		MemberStatus: state.MemberStatus{ID: member("ast1"), Pool: "pool.asterisk", Up: true, Mode: state.ModeDraining,
+			Weight: 2, ActiveCalls: 1, Free: map[string]int{"pstn": 29}, DownReason: "x", Changed: time.Unix(0, 0).UTC(), Removed: true},
+		URI: "sip:10.0.0.1:5060", Declared: Declared{Weight: 2}, Drained: true, Override: &o, Probe: &probe.Result{Code: 200},
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]json.RawMessage
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	keys := slices.Sorted(maps.Keys(got))
+	want := []string{"active_calls", "changed", "declared", "down_reason", "drained", "free", "id", "mode", "override",
+		"pool", "probe", "removed", "up", "uri", "weight"}
+	if !slices.Equal(keys, want) {
+		t.Errorf("member JSON keys = %v, want %v\n%s", keys, want, data)
+	}
+	if string(got["mode"]) != `"draining"` || string(got["id"]) != `"pool.asterisk.member.ast1"` || string(got["weight"]) != "2" {
+		t.Errorf("member JSON = %s", data)
+	}
+	var back MemberView
+	if err := json.Unmarshal(data, &back); err != nil || back.ID != v.ID || back.Mode != v.Mode || back.Free["pstn"] != 29 || !back.Drained {
+		t.Errorf("round trip = %+v, %v", back, err)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
@@ -153,7 +154,7 @@ func (a *API) writeMember(w http.ResponseWriter, id graph.ID) {
 		}
 	}
 	// A removed member without calls: only its (now cleared) override existed.
-	writeJSON(w, http.StatusOK, MemberView{ID: id, Mode: string(state.ModeEnabled), Removed: true})
+	writeJSON(w, http.StatusOK, MemberView{MemberStatus: state.MemberStatus{ID: id, Mode: state.ModeEnabled, Removed: true}})
 }
 
 func weightChange(r *http.Request) (func(state.Override) state.Override, error) {
@@ -164,8 +165,11 @@ func weightChange(r *http.Request) (func(state.Override) state.Override, error) 
 	if req.Weight == nil {
 		return nil, errors.New(`body must set "weight", e.g. {"weight": 5}`)
 	}
-	if *req.Weight < 0 {
-		return nil, fmt.Errorf("weight %d: must be 0 or more", *req.Weight)
+	if *req.Weight < 1 {
+		// The compiler requires weight >= 1 too: a weight is a share of
+		// the calls, and taking a member out of service is a mode.
+		return nil, fmt.Errorf("weight %d: must be 1 or more, as in the policy; to stop new calls to the member, "+
+			"disable it (at once) or drain it (its calls end first)", *req.Weight)
 	}
 	w := *req.Weight
 	return func(o state.Override) state.Override { o.Weight = &w; return o }, nil
@@ -240,12 +244,7 @@ func overrideText(o state.Override) string {
 	if o.Weight != nil {
 		parts = append(parts, fmt.Sprintf("weight=%d", *o.Weight))
 	}
-	keys := make([]string, 0, len(o.Capacity))
-	for k := range o.Capacity {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(o.Capacity)) {
 		parts = append(parts, fmt.Sprintf("capacity.%s=%d", k, o.Capacity[k]))
 	}
 	if len(parts) == 0 {

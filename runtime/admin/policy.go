@@ -39,13 +39,15 @@ func (a *API) policy(w http.ResponseWriter, r *http.Request) {
 	hash := a.proxy.Graph().Hash
 	src := a.opts.Sources(hash)
 	if src == nil || src.Hash != hash {
-		writeError(w, http.StatusServiceUnavailable, "the sources of the running policy %s are not available (a reload in progress?); retry", shortHash(hash))
+		writeError(w, http.StatusServiceUnavailable, "the sources of the running policy %s are not available (a reload in progress?); retry", ShortHash(hash))
 		return
 	}
 	writeJSON(w, http.StatusOK, src)
 }
 
-func shortHash(h string) string {
+// ShortHash shortens a policy hash to the 12 characters that messages and
+// plan headers show.
+func ShortHash(h string) string {
 	if len(h) > 12 {
 		return h[:12]
 	}

@@ -65,30 +65,21 @@ type ProbeView struct {
 	Accept    []int  `json:"accept"`
 }
 
-// MemberView is a member's declared and observed state.
+// MemberView is a member's declared and observed state: the store's
+// MemberStatus (id, pool, observed health, mode, effective weight, active
+// calls, free capacity) plus what the policy declares, the override and
+// the latest probe.
 type MemberView struct {
-	ID   graph.ID `json:"id"`
-	Pool graph.ID `json:"pool"`
-	URI  string   `json:"uri,omitempty"`
+	state.MemberStatus
+	URI string `json:"uri,omitempty"`
 	// Declared is what the policy says; empty for a removed member.
 	Declared Declared `json:"declared"`
-	// Up is the observed health (probing, traffic).
-	Up         bool      `json:"up"`
-	DownReason string    `json:"down_reason,omitempty"`
-	Changed    time.Time `json:"changed"`
-	// Mode is the administrative mode: enabled, disabled or draining.
-	Mode string `json:"mode"`
 	// Drained is true when a draining member has no call left.
 	Drained bool `json:"drained,omitempty"`
-	// Weight is the effective weight (override or declared).
-	Weight      int            `json:"weight"`
-	ActiveCalls int            `json:"active_calls"`
-	Free        map[string]int `json:"free,omitempty"`
 	// Override is the runtime override, nil when none.
 	Override *state.Override `json:"override,omitempty"`
 	// Probe is the latest probe, nil when the pool is not probed.
-	Probe   *probe.Result `json:"probe,omitempty"`
-	Removed bool          `json:"removed,omitempty"`
+	Probe *probe.Result `json:"probe,omitempty"`
 }
 
 // Declared is a member as the policy declares it.

@@ -75,9 +75,7 @@ func (a *API) poolsView() Pools {
 // memberView builds one member's view; m is nil for a removed member.
 func (a *API) memberView(m *graph.Member, ms state.MemberStatus) MemberView {
 	st := a.proxy.State()
-	v := MemberView{ID: ms.ID, Pool: ms.Pool, Up: ms.Up, DownReason: ms.DownReason, Changed: ms.Changed,
-		Mode: string(ms.Mode), Weight: ms.Weight, ActiveCalls: ms.ActiveCalls, Free: ms.Free,
-		Removed: ms.Removed, Drained: st.Drained(ms.ID)}
+	v := MemberView{MemberStatus: ms, Drained: st.Drained(ms.ID)}
 	if m != nil {
 		v.URI = m.URI
 		v.Declared = Declared{Weight: m.Weight, Capacity: m.Capacity}

@@ -77,14 +77,6 @@ func New(src Source, health Health, log *slog.Logger) *Prober {
 		workers: make(map[graph.ID]bool), last: make(map[graph.ID]Result)}
 }
 
-// Run probes until ctx ends, then waits for the probes in flight and
-// returns. It is the one-call entry point for serve:
-//
-//	go probe.Run(ctx, srv, srv.State())
-func Run(ctx context.Context, src Source, health Health) {
-	New(src, health, nil).Run(ctx)
-}
-
 // Run probes until ctx ends, then waits for its workers to return.
 func (p *Prober) Run(ctx context.Context) {
 	defer p.wg.Wait()

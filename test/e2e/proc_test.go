@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sipfront/sipfront/internal/netutil"
 )
 
 // tailBuffer keeps the last max bytes written to it; sipp redraws its
@@ -46,21 +48,11 @@ func (b *tailBuffer) String() string {
 // time of the call (the proxy listens on both with one port).
 func freePort(t *testing.T) int {
 	t.Helper()
-	for range 50 {
-		u, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("free port: %v", err)
-		}
-		port := u.LocalAddr().(*net.UDPAddr).Port
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		u.Close()
-		if err == nil {
-			l.Close()
-			return port
-		}
+	port, err := netutil.FreePort()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("free port: no port free for both udp and tcp after 50 tries")
-	return 0
+	return port
 }
 
 // addr returns 127.0.0.1:port.
@@ -122,20 +114,27 @@ func (p *proxyProc) signal(t *testing.T, sig os.Signal) {
 	}
 }
 
-// stop ends the proxy gracefully, or kills it after 10 s.
+// stop ends the proxy gracefully, or kills it after 10 s. SIGTERM must
+// drain and exit 0: a proxy that exits non-zero by itself (on SIGTERM, or
+// earlier) fails the test; one the harness had to kill has been reported
+// already.
 func (p *proxyProc) stop(t *testing.T) {
+	t.Helper()
 	select {
 	case <-p.done:
-		return
 	default:
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			t.Errorf("sipfront serve ignored SIGTERM for 10s; killing it")
+			_ = p.cmd.Process.Kill()
+			<-p.done
+			return
+		}
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		t.Errorf("sipfront serve ignored SIGTERM for 10s; killing it")
-		_ = p.cmd.Process.Kill()
-		<-p.done
+	if p.err != nil {
+		t.Errorf("sipfront serve did not exit cleanly: %v (%s); want a drain and exit 0", p.err, p.cmd.ProcessState)
 	}
 }
 
