@@ -201,19 +201,19 @@ func (p *Prober) probeOnce(ctx context.Context, m *graph.Member, c *counter) {
 	p.decide(m, pr, c, why)
 }
 
-// decide marks the member down or up when a threshold is reached.
+// decide marks the member down or up when a threshold is reached. The
+// change is logged once, by the store's change listener (serve registers
+// one for probing and traffic alike), not here.
 func (p *Prober) decide(m *graph.Member, pr *graph.Probe, c *counter, why string) {
 	switch {
 	case c.up && c.fails >= max(pr.DownAfter, 1):
 		reason := fmt.Sprintf("probe: %d consecutive failures, last: %s", c.fails, why)
-		p.health.SetUp(m.ID, false, reason)
+		p.health.SetUp(m.ID, false, reason) // the store's change listener logs it
 		c.up = false
-		p.log.Warn("member down", "member", m.ID, "reason", reason)
 	case !c.up && c.goods >= max(pr.UpAfter, 1):
 		reason := fmt.Sprintf("probe: %d consecutive good answers", c.goods)
 		p.health.SetUp(m.ID, true, reason)
 		c.up = true
-		p.log.Info("member up", "member", m.ID, "reason", reason)
 	}
 }
 
