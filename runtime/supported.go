@@ -9,7 +9,8 @@ import (
 
 // Supported returns an error naming every block of g that this runtime does
 // not serve yet (auth, credentials, aliases, registrar, carriers and the
-// routes that target them, listeners other than udp and tcp), or nil. The
+// routes that target them, listeners and members other than udp and tcp),
+// or nil. The
 // compiler accepts these blocks; serve refuses them rather than ignoring
 // them silently.
 func Supported(g *graph.Graph) error {
@@ -39,6 +40,14 @@ func Supported(g *graph.Graph) error {
 	for _, r := range g.Routes {
 		if r.Target != graph.TargetPool { // registrations or carriers
 			no("route", r.Name, r.Pos)
+		}
+	}
+	for _, p := range g.Pools {
+		for _, m := range p.Members {
+			if m.Transport != "udp" && m.Transport != "tcp" {
+				errs = append(errs, fmt.Errorf("member %q of pool %q (%s) uses %s, which this version of sipfront cannot reach (udp and tcp only)",
+					m.Name, p.Name, posString(m.Pos), m.Transport))
+			}
 		}
 	}
 	for _, l := range g.Proxy.Listen {

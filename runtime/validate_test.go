@@ -214,6 +214,10 @@ func TestSupported(t *testing.T) {
 	g := &graph.Graph{
 		Auth:      []*graph.Auth{{ID: "auth.endpoints", Name: "endpoints", Pos: graph.Pos{File: "policy.hcl", Line: 42}}},
 		Registrar: &graph.Registrar{ID: "registrar", Pos: graph.Pos{File: "policy.hcl", Line: 50}},
+		Pools: []*graph.Pool{{ID: "pool.pbx", Name: "pbx", Members: []*graph.Member{
+			{ID: "pool.pbx.member.a", Name: "a", Transport: "udp"},
+			{ID: "pool.pbx.member.b", Name: "b", Transport: "tls", Pos: graph.Pos{File: "policy.hcl", Line: 60}},
+		}}},
 	}
 	err := Supported(g)
 	if err == nil {
@@ -222,10 +226,14 @@ func TestSupported(t *testing.T) {
 	for _, want := range []string{
 		`auth "endpoints" (policy.hcl:42) is not served by this version of sipfront`,
 		`registrar (policy.hcl:50) is not served by this version of sipfront`,
+		`member "b" of pool "pbx" (policy.hcl:60) uses tls, which this version of sipfront cannot reach`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
+	}
+	if strings.Contains(err.Error(), `member "a"`) {
+		t.Errorf("a udp member was refused: %v", err)
 	}
 	if err := Supported(&graph.Graph{}); err != nil {
 		t.Errorf("empty graph: %v", err)
