@@ -40,7 +40,8 @@ route "r" {
 }`)
 	g := p.Graph
 	if len(g.Proxy.Listen) != 1 || g.Proxy.Listen[0] != (graph.Listen{Transport: "udp", Addr: "0.0.0.0:5060"}) ||
-		g.Proxy.Admin != "127.0.0.1:8080" || g.Proxy.RingTimeout != 3*time.Minute || g.Proxy.MaxCallDuration != 0 {
+		g.Proxy.Admin != "127.0.0.1:8080" || g.Proxy.RingTimeout != 3*time.Minute || g.Proxy.MaxCallDuration != 0 ||
+		g.Proxy.MaxInflight != 2000 {
 		t.Errorf("proxy defaults: %+v", g.Proxy)
 	}
 	pool := g.Pools[0]
@@ -219,4 +220,16 @@ func idStrings(ids []graph.ID) []string {
 		out[i] = string(id)
 	}
 	return out
+}
+
+func TestMaxInflight(t *testing.T) {
+	p := loadSrc(t, `
+proxy { max_inflight = 5 }
+pool "asterisk" {
+  member "ast1" { uri = "sip:10.0.0.11" }
+}
+route "r" { to = pool.asterisk }`)
+	if got := p.Graph.Proxy.MaxInflight; got != 5 {
+		t.Errorf("proxy.max_inflight = 5 compiled to %d", got)
+	}
 }

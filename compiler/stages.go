@@ -17,6 +17,7 @@ const (
 	defaultListen         = "udp:0.0.0.0:5060"
 	defaultAdmin          = "127.0.0.1:8080"
 	defaultRingTimeout    = 3 * time.Minute
+	defaultMaxInflight    = 2000 // runtime.DefaultMaxInflight
 	defaultMaxContacts    = 5
 	defaultMaxExpires     = time.Hour
 	defaultCredentialsTTL = time.Hour
@@ -27,7 +28,8 @@ func (c *compiler) proxy() {
 	if p == nil {
 		p = &lang.Proxy{}
 	}
-	gp := graph.Proxy{Advertise: p.Advertise.Value, Admin: defaultAdmin, RingTimeout: defaultRingTimeout}
+	gp := graph.Proxy{Advertise: p.Advertise.Value, Admin: defaultAdmin, RingTimeout: defaultRingTimeout,
+		MaxInflight: defaultMaxInflight}
 	listen := p.Listen.Items
 	if !p.Listen.Set {
 		listen = []lang.Value[string]{{Value: defaultListen, Range: p.DeclRange}}
@@ -64,6 +66,12 @@ func (c *compiler) proxy() {
 		}
 	}
 	gp.MaxCallDuration = p.MaxCallDuration.Value
+	if p.MaxInflight.Set {
+		gp.MaxInflight = p.MaxInflight.Value
+		if gp.MaxInflight < 1 {
+			c.errorf(p.MaxInflight.Range, "Invalid Admission Limit", "max_inflight bounds the INVITEs waiting for a member's first answer, so it is at least 1, not %d. Set it to about calls per second × the answer time you accept.", gp.MaxInflight)
+		}
+	}
 	c.g.Proxy = gp
 }
 

@@ -7,7 +7,7 @@ import (
 )
 
 // Proxy is the proxy block: listeners, the advertised address, local
-// domains, the admin address and transaction timers.
+// domains, the admin address, transaction timers and the admission limit.
 type Proxy struct {
 	Block
 	Listen          List[string]
@@ -16,12 +16,13 @@ type Proxy struct {
 	Admin           Value[string]
 	RingTimeout     Value[time.Duration]
 	MaxCallDuration Value[time.Duration]
+	MaxInflight     Value[int]
 }
 
 var proxySchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "listen"}, {Name: "advertise"}, {Name: "domains"}, {Name: "admin"},
-		{Name: "ring_timeout"}, {Name: "max_call_duration"},
+		{Name: "ring_timeout"}, {Name: "max_call_duration"}, {Name: "max_inflight"},
 	},
 }
 
@@ -42,6 +43,7 @@ func (l *loader) decodeProxy(b *hcl.Block) hcl.Diagnostics {
 	attr(a, "admin", decodeString, &p.Admin, &diags)
 	attr(a, "ring_timeout", decodeDuration, &p.RingTimeout, &diags)
 	attr(a, "max_call_duration", decodeDuration, &p.MaxCallDuration, &diags)
+	attr(a, "max_inflight", decodeInt, &p.MaxInflight, &diags)
 	l.cfg.Proxy = p
 	return diags
 }

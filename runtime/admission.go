@@ -11,10 +11,11 @@ import (
 )
 
 // DefaultMaxInflight bounds the initial INVITEs waiting for a member's
-// first answer when Config.MaxInflight is zero. On the 2-core benchmark
-// machine the proxy relays about 2500 calls/s; 2000 waiting INVITEs is
-// then most of a second of backlog, well before failover.timeout is
-// reached by the proxy's own lag.
+// first answer when neither Config.MaxInflight nor the graph's
+// proxy.max_inflight sets a limit (the compiler's default is the same).
+// On the 2-core benchmark machine the proxy relays about 2500 calls/s;
+// 2000 waiting INVITEs is then most of a second of backlog, well before
+// failover.timeout is reached by the proxy's own lag.
 const DefaultMaxInflight = 2000
 
 // overloadRetryAfter is the Retry-After of a shed INVITE (RFC 3261
@@ -42,51 +43,63 @@ const (
 	DecidedOverload graph.ID = "overload"
 )
 
-// maxInflight is the admission limit from the Config; negative means none.
-func (c *Config) maxInflight() int64 {
+// limitFor is the admission limit for graph g; negative means none.
+// Config.MaxInflight (serve's --max-inflight, when given) wins over the
+// policy's proxy.max_inflight; a graph without one (built by hand, not
+// compiled) gets DefaultMaxInflight.
+func (c *Config) limitFor(g *graph.Graph) int64 {
 	switch {
-	case c.MaxInflight == 0:
-		return DefaultMaxInflight
 	case c.MaxInflight < 0:
 		return -1
+	case c.MaxInflight > 0:
+		return int64(c.MaxInflight)
+	case g.Proxy.MaxInflight > 0:
+		return int64(g.Proxy.MaxInflight)
 	}
-	return int64(c.MaxInflight)
+	return DefaultMaxInflight
+}
+
+// setLimit applies the admission limit of a graph being swapped in. A
+// lower limit than the INVITEs already waiting sheds new ones until
+// enough of those are answered; none is cut short.
+func (s *Server) setLimit(g *graph.Graph) {
+	limit := s.cfg.limitFor(g)
+	if old := s.maxInflight.Swap(limit); old != limit && old != 0 {
+		s.log.Info("admission limit changed", "max_inflight", limit, "previous", old,
+			"waiting", s.waiting.Load())
+	}
 }
 
 // admit takes an admission slot for an initial INVITE; false means the
-// proxy is at its limit and the INVITE must be shed.
+// proxy is at its limit and the INVITE must be shed. The waiting INVITEs
+// are counted even without a limit, for InflightInvites.
 func (s *Server) admit() bool {
-	if s.maxInflight < 0 {
+	limit := s.maxInflight.Load()
+	if n := s.waiting.Add(1); limit < 0 || n <= limit {
 		return true
 	}
-	if s.waiting.Add(1) > s.maxInflight {
-		s.waiting.Add(-1)
-		now := time.Now().UnixNano()
-		s.shedAt.Store(now)
-		s.shed.Add(1)
-		if n, ok := s.shedLog.allow(now); ok {
-			s.log.Warn("overload: shedding new INVITEs with 503", "limit", s.maxInflight,
-				"shed_total", s.shed.Load(), "suppressed", n)
-		}
-		return false
+	s.waiting.Add(-1)
+	now := time.Now().UnixNano()
+	s.shedAt.Store(now)
+	s.shed.Add(1)
+	if n, ok := s.shedLog.allow(now); ok {
+		s.log.Warn("overload: shedding new INVITEs with 503", "limit", limit,
+			"shed_total", s.shed.Load(), "suppressed", n)
 	}
-	return true
+	return false
 }
 
 // release gives an admission slot back.
-func (s *Server) release() {
-	if s.maxInflight >= 0 {
-		s.waiting.Add(-1)
-	}
-}
+func (s *Server) release() { s.waiting.Add(-1) }
 
 // overloaded reports whether the proxy is at its admission limit, or shed
 // an INVITE within overloadWindow.
 func (s *Server) overloaded() bool {
-	if s.maxInflight < 0 {
+	limit := s.maxInflight.Load()
+	if limit < 0 {
 		return false
 	}
-	return s.waiting.Load() >= s.maxInflight ||
+	return s.waiting.Load() >= limit ||
 		time.Now().UnixNano()-s.shedAt.Load() < int64(overloadWindow)
 }
 
@@ -118,8 +131,8 @@ func (s *Server) shedInvite(tx sip.ServerTransaction, req *sip.Request) {
 // by a member.
 func (s *Server) InflightInvites() int64 { return s.waiting.Load() }
 
-// MaxInflight returns the admission limit (negative: none).
-func (s *Server) MaxInflight() int64 { return s.maxInflight }
+// MaxInflight returns the admission limit in force (negative: none).
+func (s *Server) MaxInflight() int64 { return s.maxInflight.Load() }
 
 // Shed returns how many initial INVITEs admission control refused.
 func (s *Server) Shed() uint64 { return s.shed.Load() }

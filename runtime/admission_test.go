@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -202,5 +203,99 @@ func TestOverloadShedsEarly(t *testing.T) {
 	}
 	if n := s.InflightInvites(); n != 0 {
 		t.Errorf("InflightInvites() = %d after every call ended, want 0", n)
+	}
+}
+
+// TestAdmissionLimitFromGraph: the limit comes from the graph's
+// proxy.max_inflight (DefaultMaxInflight when a hand-built graph has
+// none), a reload that changes it applies to the next INVITE, and
+// Config.MaxInflight (serve's --max-inflight) overrides the graph.
+func TestAdmissionLimitFromGraph(t *testing.T) {
+	boxes := []*box{startBox(t, "ast1", boxSilent), startBox(t, "ast2", boxSilent)}
+	var members []*graph.Member
+	for _, b := range boxes {
+		members = append(members, b.member(b.name, "udp"))
+	}
+	port := freePort(t)
+	withLimit := func(n int) *graph.Graph {
+		return testGraph(t, port, members, func(g *graph.Graph) {
+			g.Proxy.MaxInflight = n
+			g.Pools[0].Failover.Timeout = 200 * time.Millisecond
+		})
+	}
+	var cur atomic.Pointer[graph.Graph]
+	cur.Store(withLimit(0))
+	load := func() (*graph.Graph, error) { return cur.Load(), nil }
+
+	// Config overrides, on New and on reload; a negative Config is no limit.
+	for _, c := range []struct{ cfg, graph, want int }{{0, 0, DefaultMaxInflight}, {0, 7, 7}, {3, 7, 3}, {-1, 7, -1}} {
+		cur.Store(withLimit(c.graph))
+		s, err := New(Config{Load: load, Logger: quiet, MaxInflight: c.cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.MaxInflight(); got != int64(c.want) {
+			t.Errorf("Config.MaxInflight %d, graph %d: limit %d, want %d", c.cfg, c.graph, got, c.want)
+		}
+		cur.Store(withLimit(c.graph + 5))
+		if err := s.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		want := int64(c.want)
+		if c.cfg == 0 {
+			want = int64(c.graph + 5)
+		}
+		if got := s.MaxInflight(); got != want {
+			t.Errorf("Config.MaxInflight %d, graph %d reloaded to %d: limit %d, want %d", c.cfg, c.graph, c.graph+5, got, want)
+		}
+	}
+
+	// Served: limit 2 sheds 3 of a burst of 5; after a reload to 10, a
+	// burst of 5 is admitted whole.
+	cur.Store(withLimit(2))
+	obs := newCountingObserver()
+	s := startProxyConfig(t, Config{Load: load, Observer: obs})
+	// Each burst has its own socket: the 503s of an earlier one are
+	// retransmitted (nothing ACKs them) and must not be read as answers.
+	burst := func(first, n, admitFirst int) map[string]final {
+		t.Helper()
+		conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		proxy := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
+		sent := time.Now()
+		for i := range n {
+			if _, err := conn.WriteTo([]byte(rawInvite(conn.LocalAddr(), port, first+i)), proxy); err != nil {
+				t.Fatal(err)
+			}
+			if i < admitFirst {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		return readFinals(t, conn, sent, n, 5*time.Second)
+	}
+	count := func(got map[string]final, code int) (n int) {
+		for _, f := range got {
+			if f.code == code {
+				n++
+			}
+		}
+		return n
+	}
+	if got := burst(0, 5, 2); count(got, 503) != 3 || count(got, 408) != 2 {
+		t.Errorf("limit 2, burst of 5: %d shed, %d timed out; want 3 and 2", count(got, 503), count(got, 408))
+	}
+	eventually(t, "no INVITE in flight", func() bool { return s.InflightInvites() == 0 })
+	cur.Store(withLimit(10))
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if got := burst(100, 5, 0); count(got, 503) != 0 || count(got, 408) != 5 {
+		t.Errorf("reloaded to limit 10, burst of 5: %d shed, %d timed out; want 0 and 5", count(got, 503), count(got, 408))
+	}
+	if n, m := s.Shed(), obs.count("INVITE", DecidedOverload); n != 3 || m != 3 {
+		t.Errorf("Shed() = %d, observer saw %d decided by %q; want 3", n, m, DecidedOverload)
 	}
 }

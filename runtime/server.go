@@ -51,8 +51,10 @@ type Config struct {
 	Grace time.Duration
 	// MaxInflight bounds the initial INVITEs admitted and not yet answered
 	// by a member (admission control); beyond it a new INVITE gets 503
-	// with Retry-After at once. Zero means DefaultMaxInflight; negative
-	// means no limit.
+	// with Retry-After at once. Zero means the graph's proxy.max_inflight,
+	// read again on every reload (DefaultMaxInflight when the graph has
+	// none); a positive value overrides the graph; negative means no
+	// limit.
 	MaxInflight int
 }
 
@@ -118,10 +120,12 @@ type Server struct {
 	filterLogs      atomic.Pointer[filterLimiters]
 	orphanFilterLog logLimiter
 
-	// Admission control (admission.go): waiting counts the initial INVITEs
-	// admitted and not yet answered by a member; shedAt is when the last
-	// one was shed (Unix ns), shed how many were.
-	maxInflight int64
+	// Admission control (admission.go): maxInflight is the limit in force
+	// (negative: none; set from the graph on New and Reload); waiting
+	// counts the initial INVITEs admitted and not yet answered by a
+	// member; shedAt is when the last one was shed (Unix ns), shed how
+	// many were.
+	maxInflight atomic.Int64
 	waiting     atomic.Int64
 	shedAt      atomic.Int64
 	shed        atomic.Uint64
@@ -134,8 +138,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Load == nil {
 		return nil, errors.New("runtime: Config.Load is nil")
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, store: cfg.State, ready: make(chan struct{}),
-		maxInflight: cfg.maxInflight()}
+	s := &Server{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, store: cfg.State, ready: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -159,6 +162,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.store.Attach(g)
 	s.attachFilterLogs(g)
+	s.setLimit(g)
 	s.graph.Store(g)
 	return s, nil
 }
@@ -307,7 +311,7 @@ func (s *Server) listen() ([]interface{ Close() error }, <-chan error, error) {
 		}
 	}
 	s.log.Info("sipfront serving", "listen", s.self.listenString(), "advertise", s.self.hostPort,
-		"graph", s.Graph().Hash)
+		"graph", s.Graph().Hash, "max_inflight", s.MaxInflight())
 	return closers, errc, nil
 }
 
@@ -330,6 +334,7 @@ func (s *Server) Reload() error {
 	}
 	s.store.Attach(g)
 	s.attachFilterLogs(g)
+	s.setLimit(g)
 	old := s.graph.Swap(g)
 	s.obs.Reload(true)
 	s.log.Info("policy reloaded", "graph", g.Hash, "previous", old.Hash)

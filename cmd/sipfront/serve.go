@@ -47,6 +47,11 @@ second), recompiles the policy. A policy with errors is refused, its
 diagnostics are printed, and the running graph keeps serving; a good one is
 swapped in atomically. Calls in progress are not affected.
 
+Admission control: when proxy.max_inflight (default 2000) new INVITEs are
+waiting for a member's first answer, further ones get 503 with Retry-After
+at once. A reload that changes max_inflight applies it to the next INVITE.
+--max-inflight, when given, overrides the policy's value (on reload too).
+
 Operations: pools with a probe block are probed with OPTIONS from the
 proxy's listening address once the listeners are up. The admin API
 (HTTP/JSON, docs/operations.md) and the Prometheus metrics (/metrics) are
@@ -63,6 +68,11 @@ finish (at most --grace), then sipfront exits 0.`,
   sipfront serve --watch --log-level debug policy.hcl`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !cmd.Flags().Changed("max-inflight") {
+				maxInflight = 0 // the policy's proxy.max_inflight
+			} else if maxInflight == 0 {
+				return fmt.Errorf("--max-inflight 0 would refuse every call: use a positive limit, or -1 for none")
+			}
 			return serve(cmd, args[0], watch, level, grace, maxInflight)
 		},
 	}
@@ -70,12 +80,15 @@ finish (at most --grace), then sipfront exits 0.`,
 	cmd.Flags().StringVar(&level, "log-level", "info", "log level: debug, info or warn")
 	cmd.Flags().DurationVar(&grace, "grace", runtime.DefaultGrace, "how long to wait for transactions in progress on shutdown")
 	cmd.Flags().IntVar(&maxInflight, "max-inflight", runtime.DefaultMaxInflight,
-		"admission control: new INVITEs beyond this many waiting for a member's first answer get 503 with Retry-After (-1: no limit)")
+		"admission control: new INVITEs beyond this many waiting for a member's first answer get 503 with Retry-After (-1: no limit); "+
+			"when given, overrides proxy.max_inflight of the policy, on reload too")
 	return cmd
 }
 
 func init() { rootCmd.AddCommand(newServeCmd()) }
 
+// serve runs the proxy. maxInflight is runtime.Config.MaxInflight: 0 unless
+// --max-inflight was given, so that the policy's proxy.max_inflight applies.
 func serve(cmd *cobra.Command, path string, watch bool, level string, grace time.Duration, maxInflight int) error {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
@@ -84,9 +97,6 @@ func serve(cmd *cobra.Command, path string, watch bool, level string, grace time
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl}))
 	src := &policySource{cmd: cmd, path: path}
 	obs := metrics.New(nil)
-	if maxInflight == 0 {
-		return fmt.Errorf("--max-inflight 0 would refuse every call: use a positive limit, or -1 for none")
-	}
 	srv, err := runtime.New(runtime.Config{Load: src.load, Logger: log, Grace: grace, Observer: obs, MaxInflight: maxInflight})
 	if err != nil {
 		if !errors.Is(err, errPolicy) {

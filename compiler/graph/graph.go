@@ -86,6 +86,11 @@ type Proxy struct {
 	// MaxCallDuration ends a dialog the proxy tracks after this time; zero
 	// means no limit.
 	MaxCallDuration time.Duration
+	// MaxInflight is the admission limit: how many initial INVITEs may
+	// wait for a member's first answer before new ones are answered 503.
+	// The compiler sets it (at least 1; 2000 by default); zero, in a
+	// graph built by hand, means the runtime's default.
+	MaxInflight int
 }
 
 // Listen is one listening socket.

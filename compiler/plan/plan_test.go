@@ -165,6 +165,7 @@ func TestDiffNotes(t *testing.T) {
 			g.Proxy.Listen, g.Proxy.Advertise, g.Proxy.Admin = nil, "sbc.example.com", "127.0.0.1:9090"
 		}, "listen, advertise and admin changes take effect only after a restart, not a reload"},
 		{"ring_timeout reloads", func(g *graph.Graph) { g.Proxy.RingTimeout = 7 * time.Second }, ""},
+		{"max_inflight reloads", func(g *graph.Graph) { g.Proxy.MaxInflight = 5 }, ""},
 	}
 	for _, r := range restart {
 		changes := Diff(testGraph(t, nil), testGraph(t, r.mutate))

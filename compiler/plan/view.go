@@ -105,6 +105,7 @@ func proxyNode(g *graph.Graph) *Node {
 		{Name: "admin", Value: stringOrNil(p.Admin)},
 		{Name: "ring_timeout", Value: durationOrNil(p.RingTimeout)},
 		{Name: "max_call_duration", Value: durationOrNil(p.MaxCallDuration)},
+		{Name: "max_inflight", Value: intOrNil(p.MaxInflight)},
 	}}
 }
 

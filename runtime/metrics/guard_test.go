@@ -7,4 +7,5 @@ import "github.com/sipfront/sipfront/runtime"
 var (
 	_ runtime.Observer = (*Metrics)(nil)
 	_ Source           = (*runtime.Server)(nil)
+	_ Admission        = (*runtime.Server)(nil)
 )

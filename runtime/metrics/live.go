@@ -14,12 +14,22 @@ var (
 		[]string{"member", "mode"}, nil)
 	policyDesc = prometheus.NewDesc("sipfront_policy_info",
 		"The running policy: always 1, labelled with its hash.", []string{"hash"}, nil)
+	inflightDesc = prometheus.NewDesc("sipfront_inflight_invites",
+		"Initial INVITEs admitted and waiting for a member's first answer (admission control sheds beyond proxy.max_inflight).",
+		nil, nil)
 )
+
+// Admission is the admission control of the running proxy, read at scrape
+// time when the Source has it. *runtime.Server satisfies it.
+type Admission interface {
+	InflightInvites() int64
+}
 
 // liveCollector reads the store at scrape time, so gauges always match
 // what the admin API shows and no request path has to maintain them.
 type liveCollector struct {
 	src Source
+	adm Admission // nil when src has no admission control
 }
 
 // Describe implements prometheus.Collector.
@@ -28,12 +38,16 @@ func (c *liveCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- activeCallsDesc
 	ch <- memberModeDesc
 	ch <- policyDesc
+	ch <- inflightDesc
 }
 
 // Collect implements prometheus.Collector.
 func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
 	if g := c.src.Graph(); g != nil {
 		ch <- prometheus.MustNewConstMetric(policyDesc, prometheus.GaugeValue, 1, g.Hash)
+	}
+	if c.adm != nil {
+		ch <- prometheus.MustNewConstMetric(inflightDesc, prometheus.GaugeValue, float64(c.adm.InflightInvites()))
 	}
 	for _, ms := range c.src.State().Members() {
 		id := string(ms.ID)

@@ -1,7 +1,8 @@
 // Package metrics exposes the proxy's Prometheus metrics: per-request
 // counters fed through runtime.Observer, member health changes fed by the
-// state store, and gauges (member up, active calls) read from the store at
-// scrape time, all in one registry served at /metrics on the admin address.
+// state store, and gauges (member up, active calls, INVITEs waiting for
+// an answer) read from the store and the server at scrape time, all in one
+// registry served at /metrics on the admin address.
 //
 // The Observer methods run on the request path. They take no lock and
 // build no label maps: label children are resolved once per label value
@@ -126,12 +127,14 @@ type Source interface {
 }
 
 // Attach registers the gauges read from the running proxy at scrape time
-// (sipfront_member_up, sipfront_active_calls, sipfront_policy_info) and
+// (sipfront_member_up, sipfront_active_calls, sipfront_policy_info, and
+// sipfront_inflight_invites when src is also an Admission) and
 // subscribes to the store's health changes. Call it once, after the server
 // is created (the Observer must exist before the server; the server before
 // this). It takes the store's single OnChange slot.
 func (m *Metrics) Attach(src Source) {
-	m.reg.MustRegister(&liveCollector{src: src})
+	adm, _ := src.(Admission)
+	m.reg.MustRegister(&liveCollector{src: src, adm: adm})
 	src.State().OnChange(m.MemberChanged)
 }
 

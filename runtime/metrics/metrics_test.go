@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -219,4 +220,32 @@ func BenchmarkObserver(b *testing.B) {
 			m.DecisionTime(time.Microsecond)
 		}
 	})
+}
+
+// withAdmission is a Source that is also an Admission.
+type withAdmission struct {
+	*live
+	waiting atomic.Int64
+}
+
+func (w *withAdmission) InflightInvites() int64 { return w.waiting.Load() }
+
+// sipfront_inflight_invites is read from the source at every scrape, and
+// only exists for a source with admission control.
+func TestInflightGauge(t *testing.T) {
+	g := testGraph(t)
+	st := state.New()
+	st.Attach(g)
+	without := New(nil)
+	without.Attach(&live{g, st})
+	if f := scrape(t, without.Handler()); f["sipfront_inflight_invites"] != nil {
+		t.Error("sipfront_inflight_invites exported for a source without admission control")
+	}
+	src := &withAdmission{live: &live{g, st}}
+	src.waiting.Store(17)
+	m := New(nil)
+	m.Attach(src)
+	expect(t, scrape(t, m.Handler()), "sipfront_inflight_invites", nil, 17)
+	src.waiting.Store(3)
+	expect(t, scrape(t, m.Handler()), "sipfront_inflight_invites", nil, 3)
 }
