@@ -199,14 +199,16 @@ func (d *demo) startProxy(ctx context.Context, verbose bool) (func(), error) {
 	if verbose {
 		w, level = os.Stderr, slog.LevelDebug
 	}
+	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 	srv, err := runtime.New(runtime.Config{
 		Load:   func() (*graph.Graph, error) { return d.graph, nil },
-		Logger: slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})),
+		Logger: log,
 		Grace:  2 * time.Second,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("demo: start proxy: %w", err)
 	}
+	logHealthChanges(srv.State(), log, nil)
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(rctx) }()

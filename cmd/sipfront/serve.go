@@ -24,6 +24,7 @@ import (
 	"github.com/sipfront/sipfront/runtime/admin"
 	"github.com/sipfront/sipfront/runtime/metrics"
 	"github.com/sipfront/sipfront/runtime/probe"
+	"github.com/sipfront/sipfront/runtime/state"
 )
 
 func newServeCmd() *cobra.Command {
@@ -105,16 +106,7 @@ func serve(cmd *cobra.Command, path string, watch bool, level string, grace time
 		return exitCode(1)
 	}
 	obs.Attach(srv)
-	// One listener sees every health change, from probing or from traffic:
-	// count it and log it (operators grep for "member down").
-	srv.State().OnChange(func(id graph.ID, up bool, reason string) {
-		obs.MemberChanged(id, up, reason)
-		if up {
-			log.Info("member up", "member", id, "reason", reason)
-		} else {
-			log.Warn("member down", "member", id, "reason", reason)
-		}
-	})
+	logHealthChanges(srv.State(), log, obs.MemberChanged)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// runCtx ends when the proxy has stopped: after the drain that follows
@@ -147,6 +139,22 @@ func serve(cmd *cobra.Command, path string, watch bool, level string, grace time
 	}
 	log.Info("sipfront stopped")
 	return nil
+}
+
+// logHealthChanges registers the store's one change listener: every member
+// health change, from probing or from traffic, is logged (operators grep
+// for "member down") and passed to also (metrics), when set.
+func logHealthChanges(st *state.Store, log *slog.Logger, also state.ChangeFunc) {
+	st.OnChange(func(id graph.ID, up bool, reason string) {
+		if also != nil {
+			also(id, up, reason)
+		}
+		if up {
+			log.Info("member up", "member", id, "reason", reason)
+		} else {
+			log.Warn("member down", "member", id, "reason", reason)
+		}
+	})
 }
 
 // startAdmin serves the admin API and /metrics on proxy.admin (off when it
