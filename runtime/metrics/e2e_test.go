@@ -105,12 +105,16 @@ func TestMetricsMatchCallsThroughProxy(t *testing.T) {
 
 	const calls = 12
 	placeCalls(t, proxyAddr, calls)
+	sendGarbage(t, proxyAddr)
 
 	// The caller has the BYE's 200 a moment before the proxy's handler
-	// ends the dialog: wait (bounded) for the last call to be counted out.
+	// ends the dialog, and the garbage datagram is read asynchronously:
+	// wait (bounded) for both to show.
 	f := scrape(t, m.Handler())
 	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
-		if n, _ := value(f, "sipfront_active_calls", map[string]string{"member": string(ok.ID)}); n == 0 {
+		active, _ := value(f, "sipfront_active_calls", map[string]string{"member": string(ok.ID)})
+		dropped, _ := value(f, "sipfront_dropped_datagrams_total", nil)
+		if active == 0 && dropped >= 1 {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -131,11 +135,25 @@ func TestMetricsMatchCallsThroughProxy(t *testing.T) {
 	expect(t, f, "sipfront_member_state_changes_total", map[string]string{"member": string(busy.ID)}, 1)
 	expect(t, f, "sipfront_active_calls", map[string]string{"member": string(ok.ID)}, 0)
 	expect(t, f, "sipfront_inflight_invites", nil, 0)
+	expect(t, f, "sipfront_dropped_datagrams_total", nil, 1)
 	if n, _ := value(f, "sipfront_responses_total", map[string]string{"code": "200"}); n < calls {
 		t.Errorf("200 responses = %v, want at least %d", n, calls)
 	}
 	if n, ok := value(f, "sipfront_decision_seconds", nil); !ok || n < calls {
 		t.Errorf("decisions observed = %v, want at least %d", n, calls)
+	}
+}
+
+// sendGarbage sends one datagram that is not SIP to the proxy.
+func sendGarbage(t *testing.T, proxyAddr string) {
+	t.Helper()
+	c, err := net.Dial("udp", proxyAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("\x00\x01 this is not SIP\r\n\r\n")); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -17,7 +17,16 @@ var (
 	inflightDesc = prometheus.NewDesc("sipfront_inflight_invites",
 		"Initial INVITEs admitted and waiting for a member's first answer (admission control sheds beyond proxy.max_inflight).",
 		nil, nil)
+	droppedDesc = prometheus.NewDesc("sipfront_dropped_datagrams_total",
+		"Datagrams dropped because they did not parse as SIP (never answered: there is nothing to answer).",
+		nil, nil)
 )
+
+// Dropper counts the unparseable datagrams the proxy dropped.
+// *runtime.Server satisfies it.
+type Dropper interface {
+	Dropped() uint64
+}
 
 // Admission is the admission control of the running proxy, read at scrape
 // time when the Source has it. *runtime.Server satisfies it.
@@ -30,6 +39,7 @@ type Admission interface {
 type liveCollector struct {
 	src Source
 	adm Admission // nil when src has no admission control
+	drp Dropper   // nil when src does not count dropped datagrams
 }
 
 // Describe implements prometheus.Collector.
@@ -39,6 +49,7 @@ func (c *liveCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- memberModeDesc
 	ch <- policyDesc
 	ch <- inflightDesc
+	ch <- droppedDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -48,6 +59,9 @@ func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if c.adm != nil {
 		ch <- prometheus.MustNewConstMetric(inflightDesc, prometheus.GaugeValue, float64(c.adm.InflightInvites()))
+	}
+	if c.drp != nil {
+		ch <- prometheus.MustNewConstMetric(droppedDesc, prometheus.CounterValue, float64(c.drp.Dropped()))
 	}
 	for _, ms := range c.src.State().Members() {
 		id := string(ms.ID)
