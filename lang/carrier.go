@@ -67,27 +67,42 @@ func decodeCarrier(b *hcl.Block) (*Carrier, hcl.Diagnostics) {
 	attr(a, "weight", decodeInt, &c.Weight, &diags)
 	if lb, d := nestedOne(content, "limits"); lb != nil {
 		diags = append(diags, d...)
-		lc, d := lb.Body.Content(limitsSchema)
+		c.Limits, d = decodeLimits(lb)
 		diags = append(diags, d...)
-		c.Limits = &Limits{Block: blockOf(lb)}
-		attr(lc.Attributes, "calls", decodeInt, &c.Limits.Calls, &diags)
-		attr(lc.Attributes, "cps", decodeInt, &c.Limits.CPS, &diags)
 	}
 	if qb, d := nestedOne(content, "quality"); qb != nil {
 		diags = append(diags, d...)
-		qc, d := qb.Body.Content(qualitySchema)
+		c.Quality, d = decodeQuality(qb)
 		diags = append(diags, d...)
-		c.Quality = &Quality{Block: blockOf(qb)}
-		attr(qc.Attributes, "min_asr", decodeFloat, &c.Quality.MinASR, &diags)
-		attr(qc.Attributes, "window", decodeDuration, &c.Quality.Window, &diags)
 	}
 	if ab, d := nestedOne(content, "auth"); ab != nil {
 		diags = append(diags, d...)
-		ac, d := ab.Body.Content(carrierAuthSchema)
+		c.Auth, d = decodeCarrierAuth(ab)
 		diags = append(diags, d...)
-		c.Auth = &CarrierAuth{Block: blockOf(ab)}
-		attr(ac.Attributes, "username", decodeString, &c.Auth.Username, &diags)
-		attr(ac.Attributes, "password", decodeString, &c.Auth.Password, &diags)
 	}
 	return c, diags
+}
+
+func decodeLimits(b *hcl.Block) (*Limits, hcl.Diagnostics) {
+	content, diags := b.Body.Content(limitsSchema)
+	l := &Limits{Block: blockOf(b)}
+	attr(content.Attributes, "calls", decodeInt, &l.Calls, &diags)
+	attr(content.Attributes, "cps", decodeInt, &l.CPS, &diags)
+	return l, diags
+}
+
+func decodeQuality(b *hcl.Block) (*Quality, hcl.Diagnostics) {
+	content, diags := b.Body.Content(qualitySchema)
+	q := &Quality{Block: blockOf(b)}
+	attr(content.Attributes, "min_asr", decodeFloat, &q.MinASR, &diags)
+	attr(content.Attributes, "window", decodeDuration, &q.Window, &diags)
+	return q, diags
+}
+
+func decodeCarrierAuth(b *hcl.Block) (*CarrierAuth, hcl.Diagnostics) {
+	content, diags := b.Body.Content(carrierAuthSchema)
+	a := &CarrierAuth{Block: blockOf(b)}
+	attr(content.Attributes, "username", decodeString, &a.Username, &diags)
+	attr(content.Attributes, "password", decodeString, &a.Password, &diags)
+	return a, diags
 }
