@@ -2,29 +2,6 @@ package graph
 
 import "fmt"
 
-// State is the runtime state a decision reads: registrations, member health,
-// balancing, carrier limits and digest verification. The runtime implements
-// it over its live tables; StaticState implements it for `sipfront test`,
-// `explain` and `plan`, where there is no network.
-type State interface {
-	// Registered reports whether user has a live registration.
-	Registered(user string) bool
-	// Authenticate checks the request's credentials against a's store and
-	// returns the proven user. ok is false when the request must be
-	// challenged.
-	Authenticate(a *Auth, req *Request) (user string, ok bool)
-	// MemberAvailable reports whether m may take a new call (up, enabled,
-	// not draining, not full).
-	MemberAvailable(m *Member) bool
-	// Pick chooses a member of p for a new request by p's balancing
-	// strategy, skipping members in tried and unavailable ones; nil when
-	// none is left.
-	Pick(p *Pool, req *Request, tried []*Member) *Member
-	// CarrierAvailable reports whether c may take a new call (within its
-	// limits and quality).
-	CarrierAvailable(c *Carrier) bool
-}
-
 // Action is the outcome of a decision.
 type Action uint8
 
