@@ -36,6 +36,11 @@ func (s *Server) initial(g *graph.Graph, req *sip.Request, tx sip.ServerTransact
 			}
 		}()
 		v, d := s.decide(g, req)
+		if toRegistered(&d) {
+			held = false
+			s.forkInvite(g, req, tx, v, &d, s.releaseOnce())
+			return
+		}
 		if it := s.targets(v, &d); it != nil {
 			held = false
 			s.proxyInvite(g, req, tx, v, it)
@@ -44,8 +49,21 @@ func (s *Server) initial(g *graph.Graph, req *sip.Request, tx sip.ServerTransact
 		s.act(req, tx, &d)
 		return
 	}
-	_, d := s.decide(g, req)
-	s.act(req, tx, &d)
+	v, d := s.decide(g, req)
+	switch {
+	case d.Action == graph.ActionRegister:
+		s.register(req, tx)
+	case toRegistered(&d):
+		s.toContacts(req, tx, v)
+	default:
+		s.act(req, tx, &d)
+	}
+}
+
+// toRegistered reports whether d relays to the contacts of a registered
+// user.
+func toRegistered(d *graph.Decision) bool {
+	return d.Action == graph.ActionRelay && d.Route != nil && d.Route.Target == graph.TargetRegistrar
 }
 
 // targets returns the iterator over the targets of a relay decision, nil
@@ -254,7 +272,10 @@ func (s *Server) inDialogTarget(req *sip.Request) (dest, transport string) {
 	}
 	// A request from the caller's side of a known dialog goes to the
 	// dialog's target even when its Request-URI says otherwise.
-	if d, ok := s.dialogs.Lookup(sipmsg.CallID(req)); ok && d.FromTag == sipmsg.Tag(req.From()) && d.Addr != "" {
+	// A fork may have given the caller several dialogs (§16.7 step 5): only
+	// the one the table tracks goes to its target.
+	if d, ok := s.dialogs.Lookup(sipmsg.CallID(req)); ok && d.FromTag == sipmsg.Tag(req.From()) && d.Addr != "" &&
+		(d.ToTag == "" || d.ToTag == sipmsg.ToTag(req)) {
 		return d.Addr, d.Transport
 	}
 	return sipmsg.URITarget(&req.Recipient)
