@@ -61,9 +61,13 @@ func (a *API) registrations(w http.ResponseWriter, r *http.Request) {
 // not "".
 func (c *Client) Registrations(ctx context.Context, user string) (*RegistrationList, error) {
 	var l RegistrationList
-	path := "/v1/registrations"
-	if user != "" {
-		path += "?user=" + url.QueryEscape(user)
+	return &l, c.get(ctx, RegistrationsPath(user), &l)
+}
+
+// RegistrationsPath is the path of the bindings of user ("" for all).
+func RegistrationsPath(user string) string {
+	if user == "" {
+		return "/v1/registrations"
 	}
-	return &l, c.get(ctx, path, &l)
+	return "/v1/registrations?user=" + url.QueryEscape(user)
 }
