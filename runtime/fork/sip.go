@@ -105,15 +105,11 @@ func (b *SIPBranch) run(id int, events chan<- Event) {
 				cancelling = true
 				timer.Reset(sip.Timer_B)
 			}
+			// §9.1: CANCEL once the contact has answered something; until
+			// then it waits for the first response (or Timer B), so that
+			// the contact's 487 is still ACKed by this transaction.
 			if answered {
 				sendCancel()
-			} else {
-				// Not a word from the contact yet: CANCEL anyway (as
-				// forward does on abandon) so that a slow phone does not
-				// ring for a call that has moved on, and stop waiting.
-				sendCancel()
-				events <- Event{Branch: id, Code: 487, Done: true}
-				return
 			}
 		}
 	}
