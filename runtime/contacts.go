@@ -120,9 +120,14 @@ func (s *Server) forkInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTrans
 	if ring <= 0 {
 		ring = defaultRingTimeout
 	}
-	up := fork.NewSIPUpstream(s.relay, req, tx, release)
+	cid, fromTag := v.R.CallID, sipmsg.Tag(req.From())
+	var targets []target.Target
+	up := fork.NewSIPUpstream(s.relay, req, tx, release, func(branch int, toTag string) {
+		s.dialogs.Moved(cid, fromTag, targets[branch])
+		s.dialogs.Established(cid, fromTag, toTag)
+	})
 	branches := make([]fork.Branch, 0, it.Len())
-	targets := make([]target.Target, 0, it.Len())
+	targets = make([]target.Target, 0, it.Len())
 	qs := make([]int, 0, it.Len())
 	for i := 0; ; i++ {
 		t, ok := it.Next()
@@ -139,17 +144,12 @@ func (s *Server) forkInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTrans
 	if d.Route.Fork == graph.ForkSerial {
 		plan = fork.Serial(branches, qs, d.Route.ForkTimeout)
 	}
-	cid, fromTag := v.R.CallID, sipmsg.Tag(req.From())
 	s.dialogs.Start(targets[0], cid, fromTag, v.R.From.User, v.R.To.User)
 	ctx, stop := cancelContext(cancelled)
 	defer stop()
-	out := fork.Run(ctx, plan, up)
-	if out.Answered < 0 {
+	if out := fork.Run(ctx, plan, up); out.Answered < 0 {
 		s.dialogs.End(cid, fromTag)
-		return
 	}
-	s.dialogs.Moved(cid, fromTag, targets[out.Answered])
-	s.dialogs.Established(cid, fromTag, up.ToTag())
 }
 
 // cancelContext returns a context that ends when c fires (the caller's

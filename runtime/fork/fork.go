@@ -37,9 +37,10 @@ type Branch interface {
 type Upstream interface {
 	// Provisional relays a 1xx other than 100.
 	Provisional(msg any)
-	// Success relays a 2xx: every 2xx goes up, not only the first (§16.7
-	// step 5), so each dialog a fork creates reaches the caller.
-	Success(msg any)
+	// Success relays a 2xx of branch: every 2xx goes up, not only the
+	// first (§16.7 step 5), so each dialog a fork creates reaches the
+	// caller.
+	Success(branch int, msg any)
 	// Final sends the fork's final response when no branch answered. It is
 	// called at most once, and never after a Success.
 	Final(f Final)
@@ -170,7 +171,7 @@ func (r *run) event(ev Event, timer *time.Timer) {
 	s := &r.branches[ev.Branch]
 	switch {
 	case ev.Code >= 200 && ev.Code < 300:
-		r.up.Success(ev.Msg)
+		r.up.Success(ev.Branch, ev.Msg)
 		if r.out.Answered < 0 {
 			r.out.Answered, r.sent, r.stopped = ev.Branch, true, true
 			timer.Stop()

@@ -141,6 +141,10 @@ type SIPUpstream struct {
 	// onAnswer is called once, on the first response relayed (the
 	// admission slot goes back then).
 	onAnswer func()
+	// onSuccess is called with the branch and To tag of the first 2xx,
+	// before it goes up: the dialog table must name the answering contact
+	// before the caller's ACK can arrive.
+	onSuccess func(branch int, toTag string)
 	// final is set once the caller has a final response.
 	final bool
 	// toTag is the To tag of the first 2xx: the dialog the caller keeps.
@@ -151,9 +155,11 @@ type SIPUpstream struct {
 func (u *SIPUpstream) ToTag() string { return u.toTag }
 
 // NewSIPUpstream returns the Upstream answering req on tx; onAnswer (may be
-// nil) is called on the first response that goes up.
-func NewSIPUpstream(r *forward.Relay, req *sip.Request, tx sip.ServerTransaction, onAnswer func()) *SIPUpstream {
-	return &SIPUpstream{relay: r, req: req, tx: tx, onAnswer: onAnswer}
+// nil) is called on the first response that goes up, onSuccess (may be
+// nil) with the branch and To tag of the first 2xx, before it goes up.
+func NewSIPUpstream(r *forward.Relay, req *sip.Request, tx sip.ServerTransaction, onAnswer func(),
+	onSuccess func(branch int, toTag string)) *SIPUpstream {
+	return &SIPUpstream{relay: r, req: req, tx: tx, onAnswer: onAnswer, onSuccess: onSuccess}
 }
 
 func (u *SIPUpstream) answered() {
@@ -176,15 +182,20 @@ func (u *SIPUpstream) Provisional(msg any) {
 
 // Success implements Upstream: the first 2xx answers the transaction, the
 // others (and one the cancelled transaction refuses, P6) go statelessly.
-func (u *SIPUpstream) Success(msg any) {
+func (u *SIPUpstream) Success(branch int, msg any) {
 	u.answered()
 	res := msg.(*sip.Response)
 	res.RemoveHeader("Via")
 	res.SetDestination(u.req.Source())
 	if !u.final {
+		if u.toTag == "" {
+			u.toTag = sipmsg.ToHeaderTag(res.To())
+			if u.onSuccess != nil {
+				u.onSuccess(branch, u.toTag)
+			}
+		}
 		if err := u.tx.Respond(res); err == nil {
 			u.final = true
-			u.toTag = sipmsg.ToHeaderTag(res.To())
 			u.report(res.StatusCode)
 			return
 		}

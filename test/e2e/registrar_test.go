@@ -11,7 +11,7 @@ import (
 
 // registrarPolicy is a policy with a registrar: REGISTERs go to it, calls
 // to a registered user fork (fork, forkTimeout) to the user's contacts.
-func registrarPolicy(proxyPort, adminPort int, fork, forkTimeout string) string {
+func registrarPolicy(proxyPort, adminPort, maxContacts int, fork, forkTimeout string) string {
 	ft := ""
 	if forkTimeout != "" {
 		ft = fmt.Sprintf("  fork_timeout = %q\n", forkTimeout)
@@ -25,7 +25,7 @@ func registrarPolicy(proxyPort, adminPort int, fork, forkTimeout string) string 
 }
 
 registrar {
-  max_contacts = 2
+  max_contacts = %[5]d
   min_expires  = "2s"
   max_expires  = "1h"
 }
@@ -40,7 +40,7 @@ route "subscriber" {
   to   = registrar
   fork = %[3]q
 %[4]s}
-`, addr(proxyPort), adminPort, fork, ft)
+`, addr(proxyPort), adminPort, fork, ft, maxContacts)
 }
 
 // ua is a bare SIP user agent on one UDP socket of the test: it sends
@@ -121,7 +121,7 @@ func headerValues(msg, name string) []string {
 // survive a restart of the proxy.
 func TestRegisterEdgeCases(t *testing.T) {
 	port, adminPort := freePort(t), freePort(t)
-	path := writePolicy(t, registrarPolicy(port, adminPort, "parallel", ""))
+	path := writePolicy(t, registrarPolicy(port, adminPort, 2, "parallel", ""))
 	stateDir := t.TempDir()
 	p := startProxy(t, path, addr(port), "--state-dir", stateDir)
 	phone := newUA(t, "127.0.0.1:0", p.addr)
