@@ -94,7 +94,7 @@ type recorder struct {
 
 func (r *recorder) add(s string) { r.mu.Lock(); r.log = append(r.log, s); r.mu.Unlock() }
 
-func (r *recorder) Provisional(m any) { r.add(fmt.Sprint(m)) }
+func (r *recorder) Provisional(m any)    { r.add(fmt.Sprint(m)) }
 func (r *recorder) Success(_ int, m any) { r.add(fmt.Sprint(m)) }
 func (r *recorder) Final(f Final) {
 	s := fmt.Sprintf("final %d", f.Code)
