@@ -22,10 +22,18 @@ type RegistrationObserver interface {
 	Registration(result string)
 }
 
-// ServeRegistrar adds the registrar and the routes to it to sv.
-func ServeRegistrar(sv Served) {
-	sv.Kinds[graph.KindRegistrar] = true
-	sv.Targets[graph.TargetRegistrar] = true
+// withoutRegistrar returns a copy of sv that does not serve the registrar
+// nor routes to it: a Server without a registrar refuses such policies by
+// name instead of answering 500 to every REGISTER.
+func (sv Served) withoutRegistrar() Served {
+	out := Served{Kinds: map[graph.Kind]bool{}, Targets: map[graph.TargetKind]bool{}, Transports: sv.Transports}
+	for k, v := range sv.Kinds {
+		out.Kinds[k] = v && k != graph.KindRegistrar
+	}
+	for k, v := range sv.Targets {
+		out.Targets[k] = v && k != graph.TargetRegistrar
+	}
+	return out
 }
 
 // attachRegistrar gives the registrar the limits and domains of g.

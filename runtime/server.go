@@ -179,6 +179,9 @@ func New(cfg Config) (*Server, error) {
 	if s.cfg.Served.Kinds == nil {
 		s.cfg.Served = DefaultServed()
 	}
+	if s.cfg.Registrar == nil {
+		s.cfg.Served = s.cfg.Served.withoutRegistrar()
+	}
 	s.state = StateOf(cfg, s.store)
 	s.dialogs = dialog.New(memberAccounting{s.store})
 	g, err := s.load()

@@ -125,10 +125,8 @@ func serve(cmd *cobra.Command, path string, o serveOptions) error {
 	}
 	defer reg.Close()
 	obs.AttachRegistrar(reg.Count)
-	served := runtime.DefaultServed()
-	runtime.ServeRegistrar(served)
 	srv, err := runtime.New(runtime.Config{Load: src.load, Logger: log, Grace: grace, Observer: obs, MaxInflight: maxInflight,
-		Registrar: reg, Served: served})
+		Registrar: reg})
 	if err != nil {
 		if !errors.Is(err, errPolicy) {
 			fmt.Fprintln(cmd.ErrOrStderr(), err)
