@@ -194,6 +194,13 @@ func TestRegisterEdgeCases(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "sip:bob@127.0.0.1:7011") || !strings.Contains(string(out), phone.local) {
 		t.Fatalf("ctl registrations bob: %v\n%s", err, out)
 	}
+	// explain --against decides with the live bindings: bob's call forks
+	// to his contact.
+	out, err = exec.Command(binary, "explain", path, "--method", "INVITE", "--ruri", "sip:bob@sipfront.test",
+		"--against", fmt.Sprintf("http://127.0.0.1:%d", adminPort)).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "1. sip:bob@127.0.0.1:7011 q=1.0") || !strings.Contains(string(out), "route.subscriber to registrar") {
+		t.Fatalf("explain --against: %v\n%s", err, out)
+	}
 }
 
 // sameSet compares two " | "-joined lists regardless of order.
