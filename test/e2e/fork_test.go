@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // phone is a sipp UAS registered as alice from its own port, as a real
@@ -87,5 +88,32 @@ func TestForkSerial100(t *testing.T) {
 	}
 	if got := column(first, "_ACK_Recv"); got != calls {
 		t.Errorf("the q=1.0 phone had %d of its 487s ACKed, want %d", got, calls)
+	}
+}
+
+// TestForkCallerCancelAndNoBinding: the caller's CANCEL reaches every
+// ringing branch (the caller gets 487, each phone a CANCEL), and a call to
+// a user with no binding gets 480.
+func TestForkCallerCancelAndNoBinding(t *testing.T) {
+	needSipp(t)
+	const calls = 10
+	port, adminPort := freePort(t), freePort(t)
+	p := startProxy(t, writePolicy(t, registrarPolicy(port, adminPort, 3, "parallel", "")), addr(port))
+	phones := []*phone{{name: "ring1", scen: "uas_ring.xml"}, {name: "ring2", scen: "uas_ring.xml"}}
+	registerPhones(t, p.addr, phones)
+
+	r := runCaller(t, p.addr, caller{scenario: "uac_cancel_fork.xml", service: "alice", calls: calls, rate: 10})
+	checkCaller(t, r, calls) // it succeeds only on 487
+	for _, ph := range phones {
+		if got := column(ph.box.stop(t), "_CANCEL_Recv"); got != calls {
+			t.Errorf("%s received %d CANCELs, want %d", ph.name, got, calls)
+		}
+	}
+
+	invite := fmt.Sprintf("INVITE sip:nobody@sipfront.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-nobody;rport\r\n"+
+		"From: <sip:caller@sipfront.test>;tag=n1\r\nTo: <sip:nobody@sipfront.test>\r\nCall-ID: nobody-1\r\nCSeq: 1 INVITE\r\n"+
+		"Contact: <sip:caller@127.0.0.1:9>\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+	if code, err := exchangeUDP("", p.addr, []byte(invite), 5*time.Second); err != nil || code != 480 {
+		t.Fatalf("INVITE to a user without binding: %d %v, want 480", code, err)
 	}
 }

@@ -40,6 +40,11 @@ route "subscriber" {
   to   = registrar
   fork = %[3]q
 %[4]s}
+
+route "nobody" { # a registrar route for a user without binding: 480
+  when = "ruri.user == 'nobody'"
+  to   = registrar
+}
 `, addr(proxyPort), adminPort, fork, ft, maxContacts)
 }
 
