@@ -110,7 +110,7 @@ func TestForkCallerCancelAndNoBinding(t *testing.T) {
 		}
 	}
 
-	invite := fmt.Sprintf("INVITE sip:nobody@sipfront.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-nobody;rport\r\n" +
+	invite := ("INVITE sip:nobody@sipfront.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-nobody;rport\r\n" +
 		"From: <sip:caller@sipfront.test>;tag=n1\r\nTo: <sip:nobody@sipfront.test>\r\nCall-ID: nobody-1\r\nCSeq: 1 INVITE\r\n" +
 		"Contact: <sip:caller@127.0.0.1:9>\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
 	if code, err := exchangeUDP("", p.addr, []byte(invite), 5*time.Second); err != nil || code != 480 {
