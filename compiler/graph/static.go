@@ -16,9 +16,13 @@ var _ State = StaticState{}
 func (s StaticState) Registered(user string) bool { return s.Users[user] }
 
 // Authenticate implements State: the request is authenticated when it names
-// its user (a test's auth_user).
-func (s StaticState) Authenticate(a *Auth, req *Request) (string, bool) {
-	return req.AuthUser, req.AuthUser != ""
+// its user (a test's auth_user); otherwise it would need credentials and is
+// challenged.
+func (s StaticState) Authenticate(a *Auth, req *Request) AuthVerdict {
+	if req.AuthUser == "" {
+		return AuthVerdict{Outcome: AuthChallenge, Reason: "would need credentials"}
+	}
+	return AuthVerdict{Outcome: AuthOK, User: req.AuthUser}
 }
 
 // MemberAvailable implements State.

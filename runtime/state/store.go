@@ -316,7 +316,9 @@ func (s *Store) Registered(user string) bool { return false }
 
 // Authenticate implements graph.State. Digest authentication comes with a
 // later issue: every request is challenged.
-func (s *Store) Authenticate(a *graph.Auth, req *graph.Request) (string, bool) { return "", false }
+func (s *Store) Authenticate(a *graph.Auth, req *graph.Request) graph.AuthVerdict {
+	return graph.AuthVerdict{Outcome: graph.AuthChallenge}
+}
 
 // CarrierAvailable implements graph.State. Carrier limits come with a later
 // issue: every carrier is available.
