@@ -201,6 +201,9 @@ type Auth struct {
 	// BlockDrop drops the requests of a blocked source or user silently
 	// instead of answering 403.
 	BlockDrop bool
+	// Algorithms lists the digest algorithms a challenge offers, in order
+	// ("SHA-256", "MD5"); empty means both, SHA-256 first.
+	Algorithms []string
 }
 
 // AliasTable maps R-URI users (DIDs) to local users.
