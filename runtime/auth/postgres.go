@@ -120,6 +120,11 @@ func (s *PGStore) Lookup(ctx context.Context, user, domain string) (Credential, 
 		return s.degraded(e, cached)
 	}
 	v, err, _ := s.flight.Do(user+"\x00"+domain, func() (any, error) {
+		// Another flight may have filled the cache between our miss and
+		// this call: look again before asking the database.
+		if e, ok := s.cache.get(key); ok && e.expires > s.now().UnixNano() {
+			return e, nil
+		}
 		qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), queryTimeout)
 		defer cancel()
 		cred, found, err := s.queryDB(qctx, user, domain)
