@@ -172,6 +172,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.cfg.Served.Kinds == nil {
 		s.cfg.Served = DefaultServed()
+		if s.authService() != nil {
+			s.cfg.Served = servedWithAuth(s.cfg.Served)
+		}
 	}
 	s.state = StateOf(cfg, s.store)
 	s.dialogs = dialog.New(memberAccounting{s.store})
@@ -203,6 +206,11 @@ func (s *Server) load() (*graph.Graph, error) {
 	}
 	if err := s.cfg.Served.Check(g); err != nil {
 		return nil, err
+	}
+	if a := s.authService(); a != nil {
+		if err := a.Reload(g); err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
 	}
 	return g, nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/sipfront/sipfront/compiler/graph"
 	"github.com/sipfront/sipfront/runtime"
 	"github.com/sipfront/sipfront/runtime/admin"
+	"github.com/sipfront/sipfront/runtime/auth"
 	"github.com/sipfront/sipfront/runtime/metrics"
 	"github.com/sipfront/sipfront/runtime/probe"
 	"github.com/sipfront/sipfront/runtime/state"
@@ -98,7 +99,14 @@ func serve(cmd *cobra.Command, path string, watch bool, level string, grace time
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl}))
 	src := &policySource{cmd: cmd, path: path}
 	obs := metrics.New(nil)
-	srv, err := runtime.New(runtime.Config{Load: src.load, Logger: log, Grace: grace, Observer: obs, MaxInflight: maxInflight})
+	authSvc, err := newAuthService(log)
+	if err != nil {
+		fmt.Fprintln(cmd.ErrOrStderr(), err)
+		return exitCode(1)
+	}
+	defer authSvc.Close()
+	obs.AttachAuth(authSvc)
+	srv, err := runtime.New(runtime.Config{Load: src.load, Logger: log, Grace: grace, Observer: obs, MaxInflight: maxInflight, Auth: authSvc})
 	if err != nil {
 		if !errors.Is(err, errPolicy) {
 			fmt.Fprintln(cmd.ErrOrStderr(), err)
@@ -106,6 +114,7 @@ func serve(cmd *cobra.Command, path string, watch bool, level string, grace time
 		return exitCode(1)
 	}
 	obs.Attach(srv)
+	checkCredentialStores(authSvc, log)
 	logHealthChanges(srv.State(), log, obs.MemberChanged)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -117,7 +126,7 @@ func serve(cmd *cobra.Command, path string, watch bool, level string, grace time
 	defer cancel()
 
 	prober := probe.New(srv, srv.State(), log)
-	startAdmin(runCtx, srv, src, obs, prober, log)
+	startAdmin(runCtx, srv, src, obs, prober, authSvc, log)
 	var bg sync.WaitGroup
 	bg.Go(func() {
 		select { // probes leave from the proxy's listeners: wait for them
@@ -162,7 +171,7 @@ func logHealthChanges(st *state.Store, log *slog.Logger, also state.ChangeFunc) 
 // is read once: changing it takes a restart. An admin address that cannot
 // be bound is logged as an error and the proxy serves without it: SIP
 // service comes first.
-func startAdmin(ctx context.Context, srv *runtime.Server, src *policySource, obs *metrics.Metrics, prober *probe.Prober, log *slog.Logger) {
+func startAdmin(ctx context.Context, srv *runtime.Server, src *policySource, obs *metrics.Metrics, prober *probe.Prober, authSvc *auth.Service, log *slog.Logger) {
 	addr := srv.Graph().Proxy.Admin
 	if addr == "" {
 		log.Info("admin API disabled (proxy.admin is empty)")
@@ -173,7 +182,7 @@ func startAdmin(ctx context.Context, srv *runtime.Server, src *policySource, obs
 		log.Warn("admin API on a non-loopback address without a token: set "+admin.TokenEnv, "addr", addr)
 	}
 	_, err := admin.Start(ctx, srv, admin.Options{Addr: addr, Token: token, Metrics: obs.Handler(),
-		Probes: prober, Logger: log, Sources: src.sources})
+		Probes: prober, Logger: log, Sources: src.sources, Auth: authSvc})
 	if err != nil {
 		log.Error("admin API not started; the proxy serves without it", "error", err)
 	}

@@ -64,6 +64,9 @@ type Options struct {
 	// (the running one), for GET /v1/policy; nil, or a nil answer, means
 	// they are not available (404 or 503).
 	Sources func(hash string) *PolicySources
+	// Auth serves the throttle tables (GET /v1/auth/throttle, DELETE
+	// /v1/auth/throttle/{key}); nil answers an empty table.
+	Auth AuthTables
 }
 
 // API is the admin HTTP handler.
@@ -130,6 +133,7 @@ func (a *API) routes() {
 	a.mux.Handle("/v1/overrides", endpoint{"GET": a.overrides})
 	a.mux.HandleFunc("/v1/members/{id}/{action}", a.member)
 	a.mux.Handle("/metrics", endpoint{"GET": a.metrics})
+	a.authRoutes()
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: %s %s (see docs/operations.md)", r.Method, r.URL.Path)
 	})
