@@ -218,7 +218,7 @@ func (c *compiler) auth() {
 
 // authLimits compiles the nonce lifetime and the brute-force limits.
 func (c *compiler) authLimits(a *lang.Auth, ga *graph.Auth) {
-	durationAttr(c, a.NonceTTL, &ga.NonceTTL, 10*time.Second, time.Hour, "nonce_ttl",
+	durationAttr(c, a.NonceTTL, &ga.NonceTTL, time.Second, time.Hour, "nonce_ttl",
 		"A nonce lives long enough for a client to answer and reuse it; 30s to 5m is usual")
 	durationAttr(c, a.FailureWindow, &ga.FailureWindow, time.Second, 24*time.Hour, "failure_window",
 		"Failed answers are counted over this window")

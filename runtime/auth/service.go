@@ -238,20 +238,19 @@ func (s *Service) Close() {
 	s.pgs = map[graph.ID]pgEntry{}
 }
 
-// Authenticate implements graph.Authenticator.
+// Authenticate implements graph.Authenticator. A blocked source (or user,
+// when the request names one) is refused before anything else, without a
+// lookup.
 func (s *Service) Authenticate(a *graph.Auth, req *graph.Request) graph.AuthVerdict {
 	var h string
 	var present bool
 	if req.Headers != nil {
 		h, present = req.Headers.Header(CredentialsHeader(req.Method))
 	}
-	if !present {
-		return s.challenge("no credentials")
-	}
-	ans, ok := ParseAnswer(h)
-	if ok && ans.Realm != a.Realm {
-		// Credentials for another realm (an upstream's): not ours to judge.
-		return s.challenge("no credentials for this realm")
+	var ans Answer
+	ok := false
+	if present {
+		ans, ok = ParseAnswer(h)
 	}
 	now := s.now()
 	src := req.Source.IP
@@ -262,7 +261,13 @@ func (s *Service) Authenticate(a *graph.Auth, req *graph.Request) graph.AuthVerd
 			return graph.AuthVerdict{Outcome: graph.AuthThrottled, Reason: kind + " blocked", Silent: a.BlockDrop}
 		}
 	}
-	if !ok {
+	switch {
+	case !present:
+		return s.challenge("no credentials")
+	case ok && ans.Realm != a.Realm:
+		// Credentials for another realm (an upstream's): not ours to judge.
+		return s.challenge("no credentials for this realm")
+	case !ok:
 		return s.fail(a, th, src, "", now, FailMalformed)
 	}
 	return s.verify(a, th, req, &ans, now)

@@ -175,6 +175,9 @@ func (l *limiter[K]) fail(k K, now time.Time, set *ThrottleSettings) bool {
 	oldest := f.times[f.next] // the MaxFailures-th most recent failure
 	if f.blockedUntil <= ns && oldest != 0 && ns-oldest <= int64(set.Window) {
 		f.blockedUntil = ns + int64(set.Block)
+		// The failures are paid for by the block: when it ends, the key
+		// starts afresh rather than being blocked again by one failure.
+		clear(f.times)
 		return true
 	}
 	return false

@@ -5,7 +5,7 @@ credentials "subs" { file = "subscribers.csv" }
 auth "limits" {
   credentials    = credentials.subs
   realm          = "example.com"
-  nonce_ttl      = "1s"           # ERROR 20: Invalid Duration
+  nonce_ttl      = "2h"           # ERROR 20: Invalid Duration
   max_failures   = -1             # ERROR 20: Invalid Failure Limit
   failure_window = "0s"           # ERROR 20: Invalid Duration
   block          = "192h"         # ERROR 20: Invalid Duration
