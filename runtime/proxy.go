@@ -43,20 +43,20 @@ func (s *Server) initial(g *graph.Graph, req *sip.Request, tx sip.ServerTransact
 		}
 		if it := s.targets(v, &d); it != nil {
 			held = false
-			s.proxyInvite(g, req, tx, v, it)
+			s.proxyInvite(g, req, tx, v, it, d.Auth != nil)
 			return
 		}
-		s.act(req, tx, &d)
+		s.act(req, tx, v, &d)
 		return
 	}
 	v, d := s.decide(g, req)
 	switch {
 	case d.Action == graph.ActionRegister:
-		s.register(req, tx)
+		s.register(req, tx, &d)
 	case toRegistered(&d):
-		s.toContacts(req, tx, v)
+		s.toContacts(req, tx, v, &d)
 	default:
-		s.act(req, tx, &d)
+		s.act(req, tx, v, &d)
 	}
 }
 
@@ -94,7 +94,10 @@ func (s *Server) decide(g *graph.Graph, req *sip.Request) (*intake.View, graph.D
 }
 
 // act carries out a decision that does not relay an initial INVITE.
-func (s *Server) act(req *sip.Request, tx sip.ServerTransaction, d *graph.Decision) {
+func (s *Server) act(req *sip.Request, tx sip.ServerTransaction, v *intake.View, d *graph.Decision) {
+	if s.authReply(req, tx, v, d) {
+		return
+	}
 	switch {
 	case d.Action == graph.ActionReply:
 		s.relay.Reply(tx, req, d.Status, d.Reason)
@@ -103,6 +106,9 @@ func (s *Server) act(req *sip.Request, tx sip.ServerTransaction, d *graph.Decisi
 		// automatic 100 Trying.
 	case d.Action == graph.ActionRelay && d.Member != nil:
 		fwd := s.relay.Copy(req, d.Member.Addr(), d.Member.Transport, recordRoutes(req.Method), forward.LoopHash(req))
+		if d.Auth != nil {
+			consumeCredentials(fwd)
+		}
 		s.forward(req, tx, fwd)
 	default:
 		s.relay.Reply(tx, req, 500, "Not served by this version of sipfront: "+d.Action.String())
@@ -133,8 +139,9 @@ func recordRoutes(m sip.RequestMethod) bool {
 // proxyInvite relays an initial INVITE to the targets of it, one after the
 // other (serial failover). The caller only sees the last answer. It owns
 // the INVITE's admission slot: the first answer from a target gives it
-// back, or proxyInvite does when it returns.
-func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTransaction, v *intake.View, it target.Iterator) {
+// back, or proxyInvite does when it returns. consume removes the digest
+// credentials an auth stage checked from every copy.
+func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTransaction, v *intake.View, it target.Iterator, consume bool) {
 	held := true
 	release := func() {
 		if held {
@@ -166,7 +173,11 @@ func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTran
 	var last *forward.Branch
 	var out forward.Outcome
 	for {
-		b := s.relay.NewBranch(req, tx, s.relay.Copy(req, t.Addr, t.Transport, true, loop), cancel, release)
+		fwd := s.relay.Copy(req, t.Addr, t.Transport, true, loop)
+		if consume {
+			consumeCredentials(fwd)
+		}
+		b := s.relay.NewBranch(req, tx, fwd, cancel, release)
 		s.obs.Relay(t.ID)
 		if err := b.Start(context.Background()); err != nil {
 			s.log.Debug("relay failed", "target", t.ID, "call_id", cid, "error", err)

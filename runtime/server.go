@@ -178,6 +178,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.cfg.Served.Kinds == nil {
 		s.cfg.Served = DefaultServed()
+		if s.authService() != nil {
+			s.cfg.Served = servedWithAuth(s.cfg.Served)
+		}
 	}
 	if s.cfg.Registrar == nil {
 		s.cfg.Served = s.cfg.Served.withoutRegistrar()
@@ -214,6 +217,11 @@ func (s *Server) load() (*graph.Graph, error) {
 		return nil, err
 	}
 	s.attachRegistrar(g)
+	if a := s.authService(); a != nil {
+		if err := a.Reload(g); err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
+	}
 	return g, nil
 }
 

@@ -30,10 +30,15 @@ type explainStep struct {
 // explainResult is the final decision.
 type explainResult struct {
 	plan.Outcome
-	Reason      string       `json:"reason,omitempty"`
-	TargetURI   string       `json:"target_uri,omitempty"`
-	AuthUser    string       `json:"auth_user,omitempty"`
-	AuthTrusted graph.ID     `json:"auth_trusted,omitempty"`
+	Reason      string   `json:"reason,omitempty"`
+	TargetURI   string   `json:"target_uri,omitempty"`
+	AuthUser    string   `json:"auth_user,omitempty"`
+	AuthTrusted graph.ID `json:"auth_trusted,omitempty"`
+	// AuthOutcome is the auth step's verdict ("trusted", "ok",
+	// "challenge", "stale", "forbidden", "throttled", "unavailable") and
+	// AuthReason why, when an auth stage applied.
+	AuthOutcome string       `json:"auth_outcome,omitempty"`
+	AuthReason  string       `json:"auth_reason,omitempty"`
 	AliasFrom   string       `json:"alias_from,omitempty"`
 	Logged      []graph.ID   `json:"logged,omitempty"`
 	Fork        *explainFork `json:"fork,omitempty"`
@@ -64,6 +69,7 @@ func newExplanation(g *graph.Graph, summary string, req *graph.Request, tr *grap
 	if d.AuthTrusted != nil {
 		e.Decision.AuthTrusted = d.AuthTrusted.ID
 	}
+	e.Decision.AuthOutcome, e.Decision.AuthReason = authOutcomeText(d)
 	for _, f := range d.Logged {
 		e.Decision.Logged = append(e.Decision.Logged, f.ID)
 	}
@@ -122,6 +128,18 @@ func writeExplanation(w io.Writer, e explanation) error {
 	return err
 }
 
+// authOutcomeText names the auth step's outcome for explain: trusted
+// source, authenticated, or what the caller gets instead.
+func authOutcomeText(d graph.Decision) (outcome, reason string) {
+	switch {
+	case d.Auth == nil:
+		return "", ""
+	case d.AuthTrusted != nil:
+		return "trusted", ""
+	}
+	return d.AuthVerdict.Outcome.String(), d.AuthVerdict.Reason
+}
+
 func matchWord(s explainStep) string {
 	if s.Matched {
 		return "match"
@@ -145,6 +163,13 @@ func decisionText(r explainResult) string {
 	}
 	if r.AuthTrusted != "" {
 		s += "; trusted by " + string(r.AuthTrusted)
+	}
+	switch r.AuthOutcome {
+	case "", "ok", "trusted":
+	case "challenge":
+		s += fmt.Sprintf(" (%s)", r.AuthReason)
+	default:
+		s += fmt.Sprintf("; auth %s: %s", r.AuthOutcome, r.AuthReason)
 	}
 	if len(r.Logged) > 0 {
 		ids := make([]string, len(r.Logged))

@@ -25,9 +25,13 @@ func (s StaticState) Registered(user string) bool { return s.Users[user] || len(
 func (s StaticState) ContactsOf(user string) []Contact { return s.Contacts[user] }
 
 // Authenticate implements State: the request is authenticated when it names
-// its user (a test's auth_user).
-func (s StaticState) Authenticate(a *Auth, req *Request) (string, bool) {
-	return req.AuthUser, req.AuthUser != ""
+// its user (a test's auth_user); otherwise it would need credentials and is
+// challenged.
+func (s StaticState) Authenticate(a *Auth, req *Request) AuthVerdict {
+	if req.AuthUser == "" {
+		return AuthVerdict{Outcome: AuthChallenge, Reason: "would need credentials"}
+	}
+	return AuthVerdict{Outcome: AuthOK, User: req.AuthUser}
 }
 
 // MemberAvailable implements State.

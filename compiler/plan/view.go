@@ -124,13 +124,25 @@ func filterNode(pos int, f *graph.Filter) *Node {
 }
 
 func credentialsNode(c *graph.Credentials) *Node {
-	return &Node{ID: c.ID, Kind: string(c.Kind()), Name: c.Name, Pos: c.Pos, Attrs: Attrs{
+	n := &Node{ID: c.ID, Kind: string(c.Kind()), Name: c.Name, Pos: c.Pos, Attrs: Attrs{
 		{Name: "file", Value: stringOrNil(c.File)},
 		{Name: "cache_ttl", Value: durationOrNil(c.CacheTTL)},
+		{Name: "negative_ttl", Value: durationOrNil(c.NegativeTTL)},
 		{Name: "entries", Value: len(c.Entries)},
 		// The digests are secrets: compare a hash of them, never show them.
 		{Name: "contents", Value: entriesDigest(c.Entries), Sensitive: true},
+		{Name: "contents_sha256", Value: entriesDigest(c.EntriesSHA256), Sensitive: true},
 	}}
+	pg := c.Postgres
+	if pg == nil {
+		pg = &graph.Postgres{}
+	}
+	// The DSN may hold a password: compared, never shown.
+	n.Attrs = append(n.Attrs,
+		Attr{Name: "postgres.dsn", Value: stringOrNil(pg.DSN), Sensitive: true},
+		Attr{Name: "postgres.query", Value: stringOrNil(pg.Query)},
+		Attr{Name: "postgres.pool_size", Value: intOrNil(pg.PoolSize)})
+	return n
 }
 
 func authNode(pos int, a *graph.Auth) *Node {
@@ -147,6 +159,13 @@ func authNode(pos int, a *graph.Auth) *Node {
 		{Name: "trust", Value: trust},
 		{Name: "credentials", Value: creds},
 		{Name: "realm", Value: stringOrNil(a.Realm)},
+		{Name: "check_from", Value: a.CheckFrom},
+		{Name: "nonce_ttl", Value: durationOrNil(a.NonceTTL)},
+		{Name: "algorithms", Value: a.Algorithms},
+		{Name: "max_failures", Value: a.MaxFailures},
+		{Name: "failure_window", Value: durationOrNil(a.FailureWindow)},
+		{Name: "block", Value: durationOrNil(a.Block)},
+		{Name: "block_drop", Value: a.BlockDrop},
 		{Name: positionAttr, Value: pos},
 	}}
 }
