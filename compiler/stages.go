@@ -184,7 +184,7 @@ func (c *compiler) auth() {
 		ga := &graph.Auth{ID: graph.ID("auth." + a.Name), Name: a.Name, Pos: pos(a.Block),
 			When: c.cond(a.When), Realm: a.Realm.Value}
 		for _, r := range a.Trust {
-			if t := resolve(c, r, "trusted", c.trust); t != nil {
+			if t := c.trustRef(r); t != nil {
 				ga.Trust = append(ga.Trust, t)
 			}
 		}

@@ -55,7 +55,11 @@ func (g *Graph) Seal() error {
 	}
 	for _, c := range g.Carriers {
 		c.addr = joinHostPort(c.Host, c.Port)
+		c.seed = RendezvousSeed(c.ID)
 		errs = append(errs, add(c.ID, c))
+		if c.Sources != nil {
+			g.trustedByName[string(c.ID)] = c.Sources // source_in('carrier.acme')
+		}
 	}
 	for _, r := range g.Routes {
 		errs = append(errs, add(r.ID, r))

@@ -318,9 +318,10 @@ func (s *Store) Registered(user string) bool { return false }
 // later issue: every request is challenged.
 func (s *Store) Authenticate(a *graph.Auth, req *graph.Request) (string, bool) { return "", false }
 
-// CarrierAvailable implements graph.State. Carrier limits come with a later
-// issue: every carrier is available.
-func (s *Store) CarrierAvailable(c *graph.Carrier) bool { return true }
+// CarrierStatus implements graph.State: every carrier is available.
+// runtime/carrier keeps the carriers' limits, quality and health; the
+// proxy composes it with this store (graph.StateOf).
+func (s *Store) CarrierStatus(c *graph.Carrier) graph.CarrierStatus { return graph.CarrierStatus{} }
 
 // MemberAvailable implements graph.State: the member is observed up (or its
 // rest after traffic failures is over), declared by the current graph, not
