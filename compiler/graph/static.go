@@ -8,6 +8,8 @@ type StaticState struct {
 	Users map[string]bool
 	// Down lists members and carriers that are unavailable.
 	Down map[ID]bool
+	// AtLimit lists carriers at their calls limit.
+	AtLimit map[ID]bool
 }
 
 var _ State = StaticState{}
@@ -29,6 +31,9 @@ func (s StaticState) MemberAvailable(m *Member) bool { return !s.Down[m.ID] }
 func (s StaticState) CarrierStatus(c *Carrier) CarrierStatus {
 	if s.Down[c.ID] {
 		return CarrierStatus{Skip: SkipDown}
+	}
+	if s.AtLimit[c.ID] {
+		return CarrierStatus{Skip: SkipCalls}
 	}
 	return CarrierStatus{}
 }
