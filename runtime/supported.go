@@ -19,17 +19,19 @@ type Served struct {
 }
 
 // DefaultServed returns what this version serves: filters, trusted groups,
-// pools, members, prefix tables and routes to pools, over udp and tcp.
-// Auth, credentials, aliases, registrar and carriers (and routes to the
-// registrar or carriers) are not served yet; the packages that serve them
-// add themselves here.
+// pools, members, prefix tables, carriers and routes to pools and
+// carriers, over udp and tcp. Auth, credentials, aliases and the registrar
+// (and routes to the registrar) are not served yet; the packages that
+// serve them add themselves here.
 func DefaultServed() Served {
 	return Served{
 		Kinds: map[graph.Kind]bool{
 			graph.KindFilter: true, graph.KindTrusted: true, graph.KindPool: true,
 			graph.KindMember: true, graph.KindPrefixes: true, graph.KindRoute: true,
+			graph.KindCarrier: true,
 		},
-		Targets:    map[graph.TargetKind]bool{graph.TargetPool: true},
+		Targets: map[graph.TargetKind]bool{graph.TargetPool: true,
+			graph.TargetCarriers: true, graph.TargetCarrier: true},
 		Transports: map[string]bool{"udp": true, "tcp": true},
 	}
 }

@@ -69,9 +69,9 @@ func TestCPSNeverExceeded(t *testing.T) {
 	s, _, clk, _ := newTestStore(t, c)
 	var accepted []time.Time
 	for range 100 {
-		if cl, skip := s.Claim(c); skip == graph.CarrierOK {
+		if skip := s.Claim(c); skip == graph.CarrierOK {
 			accepted = append(accepted, clk.t)
-			cl.Release()
+			s.Counted(c.ID)
 		} else if skip != graph.SkipCPS {
 			t.Fatalf("skipped by %v, want cps", skip)
 		}
@@ -100,21 +100,23 @@ func TestCPSNeverExceeded(t *testing.T) {
 func TestCallsLimit(t *testing.T) {
 	c := &graph.Carrier{ID: "carrier.a", Name: "a", Limits: graph.Limits{Calls: 2}}
 	s, calls, _, _ := newTestStore(t, c)
-	c1, _ := s.Claim(c)
-	c2, _ := s.Claim(c)
-	if _, skip := s.Claim(c); skip != graph.SkipCalls {
+	s.Claim(c)
+	s.Claim(c)
+	if skip := s.Claim(c); skip != graph.SkipCalls {
 		t.Fatalf("third call: %v, want calls limit", skip)
 	}
-	// The first becomes a dialog (counted by the dialog table), then its
-	// reservation ends: still two calls.
+	// Both become dialogs (counted by the dialog table), then their
+	// reservations end: still two calls.
 	calls.Start(c.ID)
-	c1.Release()
+	s.Counted(c.ID)
+	calls.Start(c.ID)
+	s.Counted(c.ID)
 	if got := s.CarrierStatus(c).Skip; got != graph.SkipCalls {
-		t.Fatalf("after answer: %v, want calls limit", got)
+		t.Fatalf("after the dialogs started: %v, want calls limit", got)
 	}
-	c2.Release() // the second failed
-	if _, skip := s.Claim(c); skip != graph.CarrierOK {
-		t.Fatalf("after a failure: %v, want ok", skip)
+	calls.End(c.ID) // the second failed
+	if skip := s.Claim(c); skip != graph.CarrierOK {
+		t.Fatalf("after a call ended: %v, want ok", skip)
 	}
 }
 
@@ -124,7 +126,7 @@ func TestReloadKeepsCounts(t *testing.T) {
 	c := &graph.Carrier{ID: "carrier.a", Name: "a", Limits: graph.Limits{Calls: 5, CPS: 5}}
 	s, _, _, _ := newTestStore(t, c)
 	for range 3 {
-		if _, skip := s.Claim(c); skip != graph.CarrierOK {
+		if skip := s.Claim(c); skip != graph.CarrierOK {
 			t.Fatal(skip)
 		}
 	}
@@ -134,7 +136,7 @@ func TestReloadKeepsCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Attach(g)
-	if _, skip := s.Claim(c2); skip != graph.SkipCalls {
+	if skip := s.Claim(c2); skip != graph.SkipCalls {
 		t.Fatalf("after lowering calls to 3 with 3 reserved: %v, want calls limit", skip)
 	}
 	st, _ := s.Status(c2.ID)
@@ -216,7 +218,7 @@ func TestClaimConcurrent(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 50 {
-				if _, skip := s.Claim(c); skip == graph.CarrierOK {
+				if skip := s.Claim(c); skip == graph.CarrierOK {
 					mu.Lock()
 					got++
 					mu.Unlock()
@@ -251,12 +253,12 @@ func BenchmarkCarrierStatus(b *testing.B) {
 	}
 }
 
-func BenchmarkClaimRelease(b *testing.B) {
+func BenchmarkClaimCounted(b *testing.B) {
 	c := &graph.Carrier{ID: "carrier.a", Name: "a", Limits: graph.Limits{Calls: 100, CPS: 1 << 20}}
 	s := benchStore(b, c)
 	b.ReportAllocs()
 	for b.Loop() {
-		cl, _ := s.Claim(c)
-		cl.Release()
+		s.Claim(c)
+		s.Counted(c.ID)
 	}
 }

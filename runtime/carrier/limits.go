@@ -71,21 +71,16 @@ func (w *startWindow) inLastSecond(now time.Time) int {
 	return n
 }
 
-// Claim is a call reserved on a carrier by Store.Claim: it counts in the
-// carrier's calls limit until Release, and its start counts in the cps
-// window for a second.
-type Claim struct {
-	cs *carrierState
-}
-
 // Claim reserves a new call on c when its health, override and limits
-// allow it, counting the start in its cps window; otherwise it returns why
-// not and counts the skip. Release the claim when the call fails or once
-// the CallCounter counts its dialog.
-func (s *Store) Claim(c *graph.Carrier) (Claim, graph.CarrierSkip) {
+// allow it, counting the start in its cps window and the call as reserved;
+// otherwise it returns why not and counts the skip. The reservation ends
+// with Counted, when the CallCounter counts the call (the dialog table
+// tells the store through Accounting), so that a call is never counted
+// twice and no other call can slip in between.
+func (s *Store) Claim(c *graph.Carrier) graph.CarrierSkip {
 	cs := s.state(c.ID)
 	if cs == nil {
-		return Claim{}, graph.SkipDown
+		return graph.SkipDown
 	}
 	now := s.now()
 	cs.mu.Lock()
@@ -97,22 +92,22 @@ func (s *Store) Claim(c *graph.Carrier) (Claim, graph.CarrierSkip) {
 	cs.mu.Unlock()
 	if skip != graph.CarrierOK {
 		cs.stats.skipped[skip].Add(1)
-		return Claim{}, skip
+		return skip
 	}
 	cs.stats.attempts.Add(1)
-	return Claim{cs: cs}, graph.CarrierOK
+	return graph.CarrierOK
 }
 
-// Release ends the reservation. Releasing the zero Claim, or twice, is a
-// mistake the claim cannot detect: call it exactly once.
-func (cl Claim) Release() {
-	if cl.cs == nil {
+// Counted ends the reservation of a call claimed on carrier id: the
+// CallCounter counts it now.
+func (s *Store) Counted(id graph.ID) {
+	cs := s.state(id)
+	if cs == nil {
 		return
 	}
-	cl.cs.mu.Lock()
-	cl.cs.reserved--
-	cl.cs.mu.Unlock()
+	cs.mu.Lock()
+	if cs.reserved > 0 {
+		cs.reserved--
+	}
+	cs.mu.Unlock()
 }
-
-// Valid reports whether the claim holds a reservation.
-func (cl Claim) Valid() bool { return cl.cs != nil }
