@@ -1,16 +1,50 @@
 package runtime
 
 import (
+	"context"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipfront/sipfront/compiler/graph"
 	"github.com/sipfront/sipfront/runtime/carrier"
+	"github.com/sipfront/sipfront/runtime/forward"
 	"github.com/sipfront/sipfront/runtime/intake"
 	"github.com/sipfront/sipfront/runtime/sipmsg"
+	"github.com/sipfront/sipfront/runtime/target"
 )
+
+// authorizer answers a target's digest challenge with a new request
+// (carrier.Iterator).
+type authorizer interface {
+	Authorize(fwd *sip.Request, res *sip.Response) *sip.Request
+}
+
+// authorizedTry sends the INVITE that answers a carrier's challenge, on a
+// new branch to the same carrier, and runs it like the first.
+func (s *Server) authorizedTry(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request,
+	cancel <-chan struct{}, release func(), it target.Iterator, ring time.Duration) (*forward.Branch, forward.Outcome) {
+	b := s.relay.NewBranch(req, tx, fwd, cancel, release)
+	b.Hidden = true
+	if err := b.Start(context.Background()); err != nil {
+		return b, forward.Outcome{Err: err}
+	}
+	return b, b.Run(it.Retries, it.NoAnswer(), ring)
+}
+
+// shiftCSeq renumbers an in-dialog request from the caller to a carrier
+// whose leg answered a challenge (its CSeq runs one ahead).
+func (s *Server) shiftCSeq(req, fwd *sip.Request) {
+	c := fwd.CSeq()
+	if c == nil {
+		return
+	}
+	if n := s.carriers.CSeqShift(sipmsg.CallID(req), sipmsg.Tag(req.From())); n > 0 {
+		fwd.ReplaceHeader(&sip.CSeqHeader{SeqNo: c.SeqNo + n, MethodName: c.MethodName}) // shared: replaced, not changed
+	}
+}
 
 // retryAfterLimits is the Retry-After (seconds) of a 503 when every
 // carrier that serves a number is at its limits: a cps window is a second.
@@ -105,7 +139,8 @@ func (s *Server) towardCarrier(req *sip.Request) bool {
 
 // hideInside keeps only the proxy's own Via (the first) on a forwarded
 // in-dialog request toward a carrier.
-func hideInside(fwd *sip.Request) {
+func (s *Server) hideInside(req, fwd *sip.Request) {
+	s.shiftCSeq(req, fwd)
 	own := fwd.Via()
 	for fwd.RemoveHeader("Via") {
 	}

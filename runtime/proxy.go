@@ -171,6 +171,11 @@ func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTran
 		} else {
 			out = b.Run(it.Retries, it.NoAnswer(), ring)
 		}
+		if a, ok := it.(authorizer); ok && out.Final != nil && !out.Relayed {
+			if fwd := a.Authorize(fwd, out.Final); fwd != nil {
+				b, out = s.authorizedTry(req, tx, fwd, cancel, release, it, ring)
+			}
+		}
 		if timed, ok := it.(target.Timed); ok {
 			timed.PDD(t, b.PDD())
 		}
@@ -251,7 +256,7 @@ func (s *Server) inDialog(g *graph.Graph, req *sip.Request, tx sip.ServerTransac
 	fwd := s.relay.Copy(req, dest, transport, false, forward.LoopHash(req))
 	hidden := s.towardCarrier(req)
 	if hidden {
-		hideInside(fwd)
+		s.hideInside(req, fwd)
 	}
 	s.forward(req, tx, fwd, hidden)
 }
@@ -265,7 +270,7 @@ func (s *Server) forwardAck(g *graph.Graph, req *sip.Request) {
 	dest, transport := s.inDialogTarget(req)
 	fwd := s.relay.Copy(req, dest, transport, false, forward.LoopHash(req))
 	if s.towardCarrier(req) {
-		hideInside(fwd)
+		s.hideInside(req, fwd)
 	}
 	if err := s.relay.Client.WriteRequest(fwd, forward.NoBuild); err != nil {
 		s.log.Debug("ACK relay failed", "call_id", sipmsg.CallID(req), "destination", dest, "error", err)

@@ -32,6 +32,8 @@ type Iterator struct {
 	// carrier could be tried because of them.
 	limited int
 	pdd     time.Duration
+	// authSent is set once the call answered a carrier's challenge.
+	authSent bool
 }
 
 var (
@@ -65,7 +67,7 @@ func (it *Iterator) Next() (target.Target, bool) {
 		it.next++
 		switch it.store.Claim(c) {
 		case graph.CarrierOK:
-			it.cur, it.pdd = c, 0
+			it.cur, it.pdd, it.authSent = c, 0, false
 			it.tries++
 			return Of(c), true
 		case graph.SkipCalls, graph.SkipCPS:
@@ -81,8 +83,12 @@ func (it *Iterator) Next() (target.Target, bool) {
 func (it *Iterator) Limited() bool { return it.tries == 0 && it.limited > 0 }
 
 // Retries implements target.Iterator: timeouts, transport errors and the
-// current carrier's failover.on codes.
+// current carrier's failover.on codes; and a first challenge (401, 407)
+// from a carrier with an auth block, which Authorize answers.
 func (it *Iterator) Retries(code int) bool {
+	if code == 401 || code == 407 {
+		return it.cur != nil && it.cur.Auth != nil && !it.authSent
+	}
 	return code == 0 || it.cur != nil && it.cur.Failover.Retries(code)
 }
 
@@ -133,5 +139,6 @@ func (a Accounting) Moved(callID, fromTag string, to target.Target) { a.Store.Co
 // Established implements dialog.Accounting.
 func (a Accounting) Established(callID, fromTag, toTag string) {}
 
-// End implements dialog.Accounting; the table's own count drops.
-func (a Accounting) End(callID, fromTag string) {}
+// End implements dialog.Accounting: the table's own count drops; the
+// dialog's CSeq shift, if any, is forgotten.
+func (a Accounting) End(callID, fromTag string) { a.Store.forget(callID, fromTag) }

@@ -40,6 +40,8 @@ type Store struct {
 	mu    sync.Mutex
 	all   map[graph.ID]*carrierState
 	calls CallCounter
+	// shifts holds the CSeq shifts of authenticated carrier legs.
+	shifts shifts
 	// now is the clock; tests replace it before use.
 	now func() time.Time
 }

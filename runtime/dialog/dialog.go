@@ -237,6 +237,9 @@ func (t *Table) End(callID, fromTag string) (Dialog, bool) {
 	if t.members != nil {
 		t.members.End(callID, fromTag)
 	}
+	if t.carriers != nil {
+		t.carriers.End(callID, fromTag)
+	}
 	return e.d, true
 }
 

@@ -385,8 +385,9 @@ func (r *Relay) Single(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Requ
 }
 
 // upstreamVia pops the proxy's Via off a downstream response; for a
-// Hidden branch, whose target never saw the upstream Vias, it puts the
-// request's Vias back instead of whatever the target echoed.
+// Hidden branch, whose target never saw the upstream Vias and may number
+// its CSeq apart (a carrier leg that answered a challenge), it puts the
+// request's Vias and CSeq back instead of what the target echoed.
 func (b *Branch) upstreamVia(res *sip.Response) {
 	if !b.Hidden {
 		res.RemoveHeader("Via")
@@ -396,4 +397,7 @@ func (b *Branch) upstreamVia(res *sip.Response) {
 	}
 	vias := b.req.GetHeaders("Via")
 	res.PrependHeader(vias...)
+	if c := b.req.CSeq(); c != nil {
+		res.ReplaceHeader(c)
+	}
 }
