@@ -129,6 +129,8 @@ func (a *API) routes() {
 	a.mux.Handle("/v1/reload", endpoint{"POST": a.reload})
 	a.mux.Handle("/v1/overrides", endpoint{"GET": a.overrides})
 	a.mux.HandleFunc("/v1/members/{id}/{action}", a.member)
+	a.mux.Handle("/v1/carriers", endpoint{"GET": a.carriers})
+	a.mux.HandleFunc("/v1/carriers/{id}/{action}", a.carrierAction)
 	a.mux.Handle("/metrics", endpoint{"GET": a.metrics})
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: %s %s (see docs/operations.md)", r.Method, r.URL.Path)

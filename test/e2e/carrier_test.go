@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/md5"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,8 +30,18 @@ type carrierBox struct {
 // carrierPolicy renders a policy whose only route sends every call to the
 // carriers by least-cost routing, from the exit socket (the listener).
 func carrierPolicy(proxyPort int, boxes []*carrierBox) string {
+	return carrierPolicyAdmin(proxyPort, 0, boxes)
+}
+
+// carrierPolicyAdmin is carrierPolicy with the admin API on adminPort (0:
+// none).
+func carrierPolicyAdmin(proxyPort, adminPort int, boxes []*carrierBox) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "proxy {\n  listen       = [\"udp:%[1]s\"]\n  advertise    = %[1]q\n  exit         = \"udp:%[1]s\"\n  ring_timeout = \"30s\"\n}\n\n", addr(proxyPort))
+	admin := `""`
+	if adminPort != 0 {
+		admin = fmt.Sprintf("%q", addr(adminPort))
+	}
+	fmt.Fprintf(&b, "proxy {\n  listen       = [\"udp:%[1]s\"]\n  advertise    = %[1]q\n  exit         = \"udp:%[1]s\"\n  admin        = %[2]s\n  ring_timeout = \"30s\"\n}\n\n", addr(proxyPort), admin)
 	for _, c := range boxes {
 		fmt.Fprintf(&b, "carrier %q {\n  uri = \"sip:%s\"\n  %s\n}\n\n", c.name, addr(c.port), strings.ReplaceAll(c.attrs, "\n", "\n  "))
 	}
@@ -411,4 +422,67 @@ func checkDigest(header, user, password, method string) error {
 		return fmt.Errorf("response %s, want %s", f["response"], want)
 	}
 	return nil
+}
+
+// TestCarrierQualityAndCtl: a carrier that rejects every call (486) is
+// judged after min_samples calls and skipped while another carrier can
+// take the call; `ctl carriers` shows figures that match the calls placed;
+// `ctl disable carrier.NAME` takes a carrier out. (Recovery as the window
+// slides past the failures is a unit test: the window is at least 1m.)
+func TestCarrierQualityAndCtl(t *testing.T) {
+	needSipp(t)
+	q := "quality {\n  min_asr     = 0.5\n  min_samples = 5\n  window      = \"1m\"\n}"
+	boxes := []*carrierBox{
+		{name: "flaky", scen: "uas_486.xml", attrs: "prefixes = [\"1\"]\npriority = 1\n" + q},
+		{name: "solid", scen: "uas.xml", attrs: "prefixes = [\"1\"]\npriority = 2"},
+	}
+	startCarriers(t, boxes)
+	port, adminPort := freePort(t), freePort(t)
+	p := startProxy(t, writePolicy(t, carrierPolicyAdmin(port, adminPort, boxes)), addr(port))
+	url := "http://" + addr(adminPort)
+	const calls = 20
+	r := runCaller(t, p.addr, caller{scenario: "uac.xml", service: "13125550100", calls: calls, rate: 5, limit: 1, holdMS: 50})
+	if r.failed != 5 || r.ok != calls-5 {
+		t.Errorf("caller: %d ok, %d failed; want the first 5 calls busy (486 from flaky), then %d answered by solid", r.ok, r.failed, calls-5)
+	}
+	out, _, code := runSipfront(t, nil, "ctl", "--admin", url, "carriers", "-json")
+	if code != 0 {
+		t.Fatalf("ctl carriers: exit %d\n%s", code, out)
+	}
+	var cs struct {
+		Carriers []struct {
+			ID       string `json:"id"`
+			Quality  string `json:"quality"`
+			Attempts int    `json:"attempts"`
+			Answered int    `json:"answered"`
+			Window   struct {
+				Attempts int     `json:"attempts"`
+				ASR      float64 `json:"asr"`
+			} `json:"window"`
+		} `json:"carriers"`
+	}
+	if err := json.Unmarshal([]byte(out), &cs); err != nil || len(cs.Carriers) != 2 {
+		t.Fatalf("ctl carriers -json: %v\n%s", err, out)
+	}
+	flaky, solid := cs.Carriers[0], cs.Carriers[1]
+	if flaky.Quality != "critical" || flaky.Attempts != 5 || flaky.Answered != 0 || flaky.Window.Attempts != 5 || flaky.Window.ASR != 0 {
+		t.Errorf("flaky: %+v; want critical after 5 attempts, none answered", flaky)
+	}
+	if solid.Attempts != calls-5 || solid.Answered != calls-5 {
+		t.Errorf("solid: %+v; want %d attempts, all answered", solid, calls-5)
+	}
+	table, _, _ := runSipfront(t, nil, "ctl", "--admin", url, "carriers")
+	t.Logf("ctl carriers:\n%s", table)
+
+	if out, _, code := runSipfront(t, nil, "ctl", "--admin", url, "disable", "carrier.solid"); code != 0 || !strings.Contains(out, "disabled") {
+		t.Fatalf("ctl disable carrier.solid: exit %d: %s", code, out)
+	}
+	r = runCaller(t, p.addr, caller{scenario: "uac.xml", service: "13125550100", calls: 3, rate: 5, limit: 1, holdMS: 50})
+	if r.failed != 3 {
+		t.Errorf("with solid disabled: %d ok, %d failed; want the 3 calls on flaky (last resort), busy", r.ok, r.failed)
+	}
+	boxes[1].sipp.stop(t)
+	if n := len(invitesOf(boxes[1].sipp.received(t))); n != calls-5 {
+		t.Errorf("solid got %d INVITEs, want %d (none after it was disabled)", n, calls-5)
+	}
 }
