@@ -8,6 +8,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/carrier"
 	"github.com/sipfront/sipfront/runtime/forward"
 	"github.com/sipfront/sipfront/runtime/intake"
 	"github.com/sipfront/sipfront/runtime/sipmsg"
@@ -69,8 +70,11 @@ func toRegistered(d *graph.Decision) bool {
 // targets returns the iterator over the targets of a relay decision, nil
 // when the decision does not relay to a target this runtime serves.
 func (s *Server) targets(v *intake.View, d *graph.Decision) target.Iterator {
-	if d.Action == graph.ActionRelay && d.Member != nil {
+	switch {
+	case d.Action == graph.ActionRelay && d.Member != nil:
 		return target.NewPool(s.store, &v.R, d.Member)
+	case d.Action == graph.ActionRelay && d.Carrier != nil:
+		return carrier.NewIterator(s.carriers, d.Candidates)
 	}
 	return nil
 }
@@ -99,6 +103,8 @@ func (s *Server) act(req *sip.Request, tx sip.ServerTransaction, v *intake.View,
 		return
 	}
 	switch {
+	case d.Action == graph.ActionReply && d.Status == 503 && len(d.Candidates) > 0:
+		s.replyRetryAfter(tx, req) // every carrier at its limits, down or disabled
 	case d.Action == graph.ActionReply:
 		s.relay.Reply(tx, req, d.Status, d.Reason)
 	case d.Action == graph.ActionDrop:
@@ -109,7 +115,7 @@ func (s *Server) act(req *sip.Request, tx sip.ServerTransaction, v *intake.View,
 		if d.Auth != nil {
 			consumeCredentials(fwd)
 		}
-		s.forward(req, tx, fwd)
+		s.forward(req, tx, fwd, false)
 	default:
 		s.relay.Reply(tx, req, 500, "Not served by this version of sipfront: "+d.Action.String())
 	}
@@ -165,6 +171,10 @@ func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTran
 	cid, fromTag := v.R.CallID, sipmsg.Tag(req.From())
 	t, ok := it.Next()
 	if !ok {
+		if l, limited := it.(interface{ Limited() bool }); limited && l.Limited() {
+			s.replyRetryAfter(tx, req)
+			return
+		}
 		s.relay.Reply(tx, req, 503, "Service Unavailable")
 		return
 	}
@@ -177,13 +187,25 @@ func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTran
 		if consume {
 			consumeCredentials(fwd)
 		}
+		if t.Carrier != nil {
+			s.toCarrier(fwd, t.Carrier, v.R.RURI.User)
+		}
 		b := s.relay.NewBranch(req, tx, fwd, cancel, release)
+		b.Hidden = t.Carrier != nil
 		s.obs.Relay(t.ID)
 		if err := b.Start(context.Background()); err != nil {
 			s.log.Debug("relay failed", "target", t.ID, "call_id", cid, "error", err)
 			out = forward.Outcome{Err: err}
 		} else {
 			out = b.Run(it.Retries, it.NoAnswer(), ring)
+		}
+		if a, ok := it.(authorizer); ok && out.Final != nil && !out.Relayed {
+			if fwd := a.Authorize(fwd, out.Final); fwd != nil {
+				b, out = s.authorizedTry(req, tx, fwd, cancel, release, it, ring)
+			}
+		}
+		if timed, ok := it.(target.Timed); ok {
+			timed.PDD(t, b.PDD())
 		}
 		last = b
 		if out.Relayed {
@@ -216,7 +238,7 @@ func (s *Server) settle(it target.Iterator, t target.Target, cid, fromTag string
 		s.dialogs.End(cid, fromTag)
 		return
 	}
-	it.Answered(t)
+	it.Answered(t, out.Final.StatusCode)
 	if out.Final.IsSuccess() {
 		s.dialogs.Established(cid, fromTag, sipmsg.ToHeaderTag(out.Final.To()))
 		return
@@ -235,12 +257,12 @@ func failureReason(out forward.Outcome) string {
 }
 
 // forward relays a request on a single branch, without failover.
-func (s *Server) forward(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request) {
+func (s *Server) forward(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, hidden bool) {
 	ring := s.graph.Load().Proxy.RingTimeout
 	if ring <= 0 {
 		ring = defaultRingTimeout
 	}
-	out := s.relay.Single(req, tx, fwd, ring, 0)
+	out := s.relay.Single(req, tx, fwd, ring, 0, hidden)
 	if req.Method == sip.BYE && (out.Final != nil || out.Err != nil) {
 		s.endDialog(req)
 	}
@@ -259,7 +281,12 @@ func (s *Server) endDialog(req *sip.Request) {
 // dialog's target or the Request-URI names the next hop.
 func (s *Server) inDialog(g *graph.Graph, req *sip.Request, tx sip.ServerTransaction) {
 	dest, transport := s.inDialogTarget(req)
-	s.forward(req, tx, s.relay.Copy(req, dest, transport, false, forward.LoopHash(req)))
+	fwd := s.relay.Copy(req, dest, transport, false, forward.LoopHash(req))
+	hidden := s.towardCarrier(req)
+	if hidden {
+		s.hideInside(req, fwd)
+	}
+	s.forward(req, tx, fwd, hidden)
 }
 
 // forwardAck relays an ACK for a 2xx statelessly, end to end. ACKs for
@@ -270,6 +297,9 @@ func (s *Server) forwardAck(g *graph.Graph, req *sip.Request) {
 	}
 	dest, transport := s.inDialogTarget(req)
 	fwd := s.relay.Copy(req, dest, transport, false, forward.LoopHash(req))
+	if s.towardCarrier(req) {
+		s.hideInside(req, fwd)
+	}
 	if err := s.relay.Client.WriteRequest(fwd, forward.NoBuild); err != nil {
 		s.log.Debug("ACK relay failed", "call_id", sipmsg.CallID(req), "destination", dest, "error", err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/carrier"
 	"github.com/sipfront/sipfront/runtime/dialog"
 	"github.com/sipfront/sipfront/runtime/forward"
 	"github.com/sipfront/sipfront/runtime/intake"
@@ -119,7 +120,10 @@ type Server struct {
 	// state is what decisions read: store composed with the other domains.
 	state   graph.State
 	dialogs *dialog.Table
-	graph   atomic.Pointer[graph.Graph]
+	// carriers is the carriers' limits, quality and health; its calls
+	// are the dialog table's.
+	carriers *carrier.Store
+	graph    atomic.Pointer[graph.Graph]
 
 	ua    *sipgo.UserAgent
 	relay *forward.Relay
@@ -185,8 +189,13 @@ func New(cfg Config) (*Server, error) {
 	if s.cfg.Registrar == nil {
 		s.cfg.Served = s.cfg.Served.withoutRegistrar()
 	}
-	s.state = StateOf(cfg, s.store)
 	s.dialogs = dialog.New(memberAccounting{s.store})
+	s.carriers = carrier.New(s.dialogs)
+	s.dialogs.CountCarriers(carrier.Accounting{Store: s.carriers})
+	if cfg.Carriers == nil {
+		cfg.Carriers = s.carriers
+	}
+	s.state = StateOf(cfg, s.store)
 	g, err := s.load()
 	if err != nil {
 		return nil, err
@@ -198,6 +207,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.store.Attach(g)
+	s.carriers.Attach(g)
 	s.attachFilterLogs(g)
 	s.setLimit(g)
 	s.graph.Store(g)
@@ -378,6 +388,7 @@ func (s *Server) Reload() error {
 		s.log.Warn("proxy "+diff+" changed: takes effect on restart", "graph", g.Hash)
 	}
 	s.store.Attach(g)
+	s.carriers.Attach(g)
 	s.attachFilterLogs(g)
 	s.setLimit(g)
 	old := s.graph.Swap(g)
@@ -391,6 +402,9 @@ func (s *Server) Graph() *graph.Graph { return s.graph.Load() }
 
 // State returns the pool-member state store.
 func (s *Server) State() *state.Store { return s.store }
+
+// Carriers returns the carriers' state: limits, quality, health, modes.
+func (s *Server) Carriers() *carrier.Store { return s.carriers }
 
 // Dialogs returns the dialog table.
 func (s *Server) Dialogs() *dialog.Table { return s.dialogs }

@@ -11,6 +11,8 @@ type StaticState struct {
 	Contacts map[string][]Contact
 	// Down lists members and carriers that are unavailable.
 	Down map[ID]bool
+	// AtLimit lists carriers at their calls limit.
+	AtLimit map[ID]bool
 }
 
 var (
@@ -37,8 +39,17 @@ func (s StaticState) Authenticate(a *Auth, req *Request) AuthVerdict {
 // MemberAvailable implements State.
 func (s StaticState) MemberAvailable(m *Member) bool { return !s.Down[m.ID] }
 
-// CarrierAvailable implements State.
-func (s StaticState) CarrierAvailable(c *Carrier) bool { return !s.Down[c.ID] }
+// CarrierStatus implements State: a carrier listed down is down, every
+// other one is within its limits and of good quality.
+func (s StaticState) CarrierStatus(c *Carrier) CarrierStatus {
+	if s.Down[c.ID] {
+		return CarrierStatus{Skip: SkipDown}
+	}
+	if s.AtLimit[c.ID] {
+		return CarrierStatus{Skip: SkipCalls}
+	}
+	return CarrierStatus{}
+}
 
 // Pick implements State deterministically, as a fresh proxy would for its
 // first request: rendezvous hashing of the Call-ID exactly as the proxy

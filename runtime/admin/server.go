@@ -136,6 +136,8 @@ func (a *API) routes() {
 	a.mux.Handle("/v1/overrides", endpoint{"GET": a.overrides})
 	a.mux.Handle("/v1/registrations", endpoint{"GET": a.registrations})
 	a.mux.HandleFunc("/v1/members/{id}/{action}", a.member)
+	a.mux.Handle("/v1/carriers", endpoint{"GET": a.carriers})
+	a.mux.HandleFunc("/v1/carriers/{id}/{action}", a.carrierAction)
 	a.mux.Handle("/metrics", endpoint{"GET": a.metrics})
 	a.authRoutes()
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
