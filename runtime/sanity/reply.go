@@ -101,10 +101,11 @@ func Answerable(msg []byte) bool {
 // AppendReply appends to dst the response Verdict v calls for: its status
 // and reason, the request's Via, From, To (with a To tag, derived from the
 // message so that a retransmission gets the same one), Call-ID and CSeq,
-// an optional Server header and an empty body. It returns dst unchanged
+// extra (whole header lines, each ending in CRLF: Server, Retry-After)
+// and an empty body. It returns dst unchanged
 // when msg cannot be answered. The answer is never larger than the request
 // plus a few dozen octets: no amplification.
-func AppendReply(dst, msg []byte, v Verdict, server string) []byte {
+func AppendReply(dst, msg []byte, v Verdict, extra string) []byte {
 	var r replyFields
 	locate(msg, &r)
 	if !r.clean || v.Status < 300 || v.Status > 699 {
@@ -129,11 +130,7 @@ func AppendReply(dst, msg []byte, v Verdict, server string) []byte {
 	}
 	dst = appendField(dst, msg, r.callID)
 	dst = appendField(dst, msg, r.cseq)
-	if server != "" {
-		dst = append(dst, "Server: "...)
-		dst = append(dst, server...)
-		dst = append(dst, "\r\n"...)
-	}
+	dst = append(dst, extra...)
 	return append(dst, "Content-Length: 0\r\n\r\n"...)
 }
 

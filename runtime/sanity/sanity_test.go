@@ -146,7 +146,7 @@ func TestRFC4475Raw(t *testing.T) {
 func TestAppendReply(t *testing.T) {
 	msg := []byte(with(t, "Max-Forwards: 70", "Max-Forwards: 700"))
 	v := NewChecker(Limits{}).Check(msg, Datagram)
-	got := string(AppendReply(nil, msg, v, "sipfront"))
+	got := string(AppendReply(nil, msg, v, "Server: sipfront\r\n"))
 	want := "SIP/2.0 400 Bad Max-Forwards\r\n" +
 		"Via: SIP/2.0/UDP 198.51.100.7:5060;rport;branch=z9hG4bK-524287-1---6f1c4e2b\r\n" +
 		"From: \"Alice Müller\" <sip:alice@sip.example.com>;tag=8a1f3c\r\n" +
@@ -162,7 +162,7 @@ func TestAppendReply(t *testing.T) {
 	if !strings.HasSuffix(got, "Content-Length: 0\r\n\r\n") {
 		t.Errorf("reply does not end with an empty body:\n%s", got)
 	}
-	if again := string(AppendReply(nil, msg, v, "sipfront")); again != got {
+	if again := string(AppendReply(nil, msg, v, "Server: sipfront\r\n")); again != got {
 		t.Errorf("a retransmission gets another answer (To tag must be stable)")
 	}
 	res, err := sip.ParseMessage([]byte(got))
