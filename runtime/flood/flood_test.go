@@ -25,7 +25,7 @@ func TestCheck(t *testing.T) {
 	}{
 		{"at the rate", 29, 0, time.Second, time.Second, Allowed},
 		{"over the rate in one window", 30, 0, time.Second, time.Second, Blocked},
-		{"over the rate across two windows, under it in each", 44, time.Second, 2 * time.Second, 3 * time.Second, Blocked},
+		{"over the rate across two windows, under it in each", 44, time.Second, 2 * time.Second, 3 * time.Second, Blocking},
 		{"the same rate spread over four windows", 30, 0, 8 * time.Second, 8 * time.Second, Allowed},
 		{"blocked source stays blocked", 60, 0, time.Second, 30 * time.Second, Blocking},
 		{"block expires", 60, 0, time.Second, 62 * time.Second, Allowed},
