@@ -54,6 +54,7 @@ func Compile(cfg *lang.Config) (*graph.Graph, []*Test, hcl.Diagnostics) {
 	c.g.Hash = hashSources(cfg.Sources)
 	c.proxy()
 	c.trusted() // before conditions: source_in names are checked against it
+	c.security()
 	c.filters()
 	c.credentials()
 	c.auth()

@@ -17,12 +17,15 @@ type Proxy struct {
 	RingTimeout     Value[time.Duration]
 	MaxCallDuration Value[time.Duration]
 	MaxInflight     Value[int]
+	// ServerHeader is the Server/User-Agent value; unset writes none.
+	ServerHeader Value[string]
 }
 
 var proxySchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "listen"}, {Name: "advertise"}, {Name: "domains"}, {Name: "admin"},
 		{Name: "ring_timeout"}, {Name: "max_call_duration"}, {Name: "max_inflight"},
+		{Name: "server_header"},
 	},
 }
 
@@ -44,6 +47,7 @@ func (l *loader) decodeProxy(b *hcl.Block) hcl.Diagnostics {
 	attr(a, "ring_timeout", decodeDuration, &p.RingTimeout, &diags)
 	attr(a, "max_call_duration", decodeDuration, &p.MaxCallDuration, &diags)
 	attr(a, "max_inflight", decodeInt, &p.MaxInflight, &diags)
+	attr(a, "server_header", decodeString, &p.ServerHeader, &diags)
 	l.cfg.Proxy = p
 	return diags
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sipfront/sipfront/compiler/graph"
 )
 
 // Action is what happens to a request from a blocked source.
@@ -43,12 +45,12 @@ func (a Action) String() string {
 
 // Defaults of Config; docs/security.md explains each.
 const (
-	DefaultWindow      = 2 * time.Second
-	DefaultMaxRequests = 30
-	DefaultBlock       = 2 * time.Minute
+	DefaultWindow      = graph.DefaultFloodWindow
+	DefaultMaxRequests = graph.DefaultFloodMaxRequests
+	DefaultBlock       = graph.DefaultFloodBlock
 	// DefaultCapacity is the number of sources tracked at once: 65536
 	// entries of 64 octets (4 MiB), allocated once by New.
-	DefaultCapacity = 1 << 16
+	DefaultCapacity = graph.DefaultFloodMaxSources
 )
 
 // Config is one flood policy. Zero fields take their defaults.

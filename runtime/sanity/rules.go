@@ -10,6 +10,8 @@
 // own Via, From, To, Call-ID and CSeq) or drop it silently.
 package sanity
 
+import "github.com/sipfront/sipfront/compiler/graph"
+
 // Action is what to do with a message.
 type Action uint8
 
@@ -147,14 +149,14 @@ type Limits struct {
 	MaxVia int
 }
 
-// Defaults of Limits; docs/security.md explains each.
+// Defaults of Limits: the policy's (docs/security.md explains each).
 const (
-	DefaultMaxMessage    = 32768
-	DefaultMaxBody       = 16384
-	DefaultMaxHeaders    = 128
-	DefaultMaxHeaderLine = 4096
-	DefaultMaxRequestURI = 2048
-	DefaultMaxVia        = 64
+	DefaultMaxMessage    = graph.DefaultMaxMessage
+	DefaultMaxBody       = graph.DefaultMaxBody
+	DefaultMaxHeaders    = graph.DefaultMaxHeaders
+	DefaultMaxHeaderLine = graph.DefaultMaxHeaderLine
+	DefaultMaxRequestURI = graph.DefaultMaxRequestURI
+	DefaultMaxVia        = graph.DefaultMaxVia
 )
 
 // DefaultLimits returns the limits a policy that sets none gets.
