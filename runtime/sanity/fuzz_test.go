@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // FuzzCheck feeds arbitrary bytes to Check, AppendReply, TopVia and the
@@ -59,5 +61,44 @@ func FuzzCheck(f *testing.F) {
 			}
 			c.Check(m, Streamed)
 		}
+	})
+}
+
+// FuzzParse runs what the proxy does with a message the check passed:
+// sipgo's parse and the header and URI accessors the runtime reads. sipgo
+// has no recover (P10), so a panic here would be a crash in production.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(invite))
+	f.Add([]byte("REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP a:5060;branch=z9hG4bK1;rport\r\nFrom: <sip:u@example.com>;tag=1\r\nTo: <sip:u@example.com>\r\nCall-ID: r\r\nCSeq: 1 REGISTER\r\nContact: <sip:u@192.0.2.1:5060>;expires=60\r\nContent-Length: 0\r\n\r\n"))
+	c := NewChecker(Limits{})
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		v := c.Check(msg, Datagram)
+		if v.Action != Pass || isKeepalive(msg) {
+			return
+		}
+		m, err := sip.ParseMessage(msg[:v.Len])
+		if err != nil {
+			return
+		}
+		req, ok := m.(*sip.Request)
+		if !ok {
+			return
+		}
+		_ = req.Recipient.String()
+		for _, h := range req.Headers() {
+			_ = h.Value()
+		}
+		if from := req.From(); from != nil {
+			_, _ = from.Params.Get("tag")
+		}
+		if to := req.To(); to != nil {
+			var u sip.Uri
+			_ = sip.ParseUri(to.Address.String(), &u)
+		}
+		if via := req.Via(); via != nil {
+			_, _ = via.Params.Get("branch")
+		}
+		_ = req.CSeq()
+		_ = req.Clone()
 	})
 }
