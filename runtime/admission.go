@@ -8,6 +8,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/forward"
+	"github.com/sipfront/sipfront/runtime/sipmsg"
 )
 
 // DefaultMaxInflight bounds the initial INVITEs waiting for a member's
@@ -25,7 +27,7 @@ const overloadRetryAfter = 1
 
 // overloadWindow is how long after shedding an INVITE the proxy counts
 // itself overloaded: timeouts then are blamed on its own lag, not on the
-// member (see countsAgainstMember).
+// member (see countsAgainstTarget).
 const overloadWindow = time.Second
 
 // Pseudo-IDs reported to the Observer as decidedBy when no filter or route
@@ -103,12 +105,12 @@ func (s *Server) overloaded() bool {
 		time.Now().UnixNano()-s.shedAt.Load() < int64(overloadWindow)
 }
 
-// countsAgainstMember reports whether a failed try counts against the
-// member's health. A timeout while the proxy is overloaded does not: the
+// countsAgainstTarget reports whether a failed try counts against the
+// target's health. A timeout while the proxy is overloaded does not: the
 // answer was most likely late because the proxy itself was, and marking
 // members down for it turns an overload into a total outage.
-func (s *Server) countsAgainstMember(out outcome) bool {
-	return out.final != nil || !isTimeout(out.err) || !s.overloaded()
+func (s *Server) countsAgainstTarget(out forward.Outcome) bool {
+	return out.Final != nil || !isTimeout(out.Err) || !s.overloaded()
 }
 
 func isTimeout(err error) bool { return errors.Is(err, sip.ErrTransactionTimeout) }
@@ -121,7 +123,7 @@ func (s *Server) shedInvite(tx sip.ServerTransaction, req *sip.Request) {
 	res := sip.NewResponseFromRequest(req, 503, "Service Unavailable", nil)
 	res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(overloadRetryAfter)))
 	if err := tx.Respond(res); err != nil {
-		s.log.Debug("reply failed", "code", 503, "call_id", callID(req), "error", err)
+		s.log.Debug("reply failed", "code", 503, "call_id", sipmsg.CallID(req), "error", err)
 		return
 	}
 	s.obs.Response(503)

@@ -7,6 +7,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/intake"
 )
 
 // filterLogEvery is the least time between two log lines of one filter: a
@@ -59,7 +60,7 @@ func (s *Server) attachFilterLogs(g *graph.Graph) {
 
 // logFilters writes the log message of every filter that matched and has
 // one: the log-only filters, and the filter that replied or dropped.
-func (s *Server) logFilters(g *graph.Graph, req *sip.Request, v *reqView, d *graph.Decision) {
+func (s *Server) logFilters(g *graph.Graph, req *sip.Request, v *intake.View, d *graph.Decision) {
 	for _, f := range d.Logged {
 		s.logFilter(g, req, v, f)
 	}
@@ -70,7 +71,7 @@ func (s *Server) logFilters(g *graph.Graph, req *sip.Request, v *reqView, d *gra
 
 // logFilter writes f's log line unless f logged less than filterLogEvery
 // ago; the suppressed count goes on the next line written.
-func (s *Server) logFilter(g *graph.Graph, req *sip.Request, v *reqView, f *graph.Filter) {
+func (s *Server) logFilter(g *graph.Graph, req *sip.Request, v *intake.View, f *graph.Filter) {
 	lim := s.filterLogs.Load()
 	l := (*lim)[f.ID]
 	if l == nil {
@@ -83,7 +84,7 @@ func (s *Server) logFilter(g *graph.Graph, req *sip.Request, v *reqView, f *grap
 		return
 	}
 	s.log.Warn(f.Log, "filter", f.ID, "action", filterAction(f), "method", string(req.Method),
-		"source", req.Source(), "call_id", v.r.CallID, "graph", g.Hash, "suppressed", n)
+		"source", req.Source(), "call_id", v.R.CallID, "graph", g.Hash, "suppressed", n)
 }
 
 // filterAction names what a filter did, for its log line.

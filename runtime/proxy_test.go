@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/forward"
 )
 
 func TestCallThroughProxy(t *testing.T) {
@@ -32,7 +33,7 @@ func TestCallThroughProxy(t *testing.T) {
 			if mf := req.MaxForwards().Val(); mf != 69 {
 				t.Errorf("Max-Forwards at the box = %d, want 69", mf)
 			}
-			if via := req.Via(); via.Port != port || !strings.HasPrefix(via.Params.GetOr("branch", ""), branchPrefix) {
+			if via := req.Via(); via.Port != port || !strings.HasPrefix(via.Params.GetOr("branch", ""), forward.BranchPrefix) {
 				t.Errorf("top Via at the box = %s, want the proxy's", via.Value())
 			}
 		})

@@ -1,7 +1,11 @@
 // Package runtime is the proxy core of sipfront: a stateful SIP proxy
 // (RFC 3261 §16) on sipgo that executes the compiled decision graph for
-// every request, relays to pool members with serial failover, tracks
-// dialogs and swaps graphs atomically on reload.
+// every request. It is the wiring: lifecycle (Run, Reload, drain, the
+// atomic graph swap), the sipgo stack, dispatch (initial, in-dialog, ACK,
+// CANCEL), admission control and the composed graph.State. The concerns
+// live in their own packages: intake (validation), forward (relaying,
+// branches, CANCEL), target (what the failover loop tries), dialog (the
+// dialog table), state (pool-member state).
 //
 // The package never imports the policy language: it is handed a Load
 // function that returns a sealed *graph.Graph.
@@ -21,7 +25,12 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/dialog"
+	"github.com/sipfront/sipfront/runtime/forward"
+	"github.com/sipfront/sipfront/runtime/intake"
 	"github.com/sipfront/sipfront/runtime/state"
+	"github.com/sipfront/sipfront/runtime/stubs"
+	"github.com/sipfront/sipfront/runtime/target"
 )
 
 // sipgoGlobals sets sipgo's process-wide knobs once.
@@ -41,9 +50,18 @@ type Config struct {
 	Load func() (*graph.Graph, error)
 	// Logger receives the proxy's logs; nil means slog.Default().
 	Logger *slog.Logger
-	// State holds member health, call counts and dialogs; nil: New creates
-	// one.
+	// State holds member health, call counts and affinity; nil: New
+	// creates one.
 	State *state.Store
+	// Registrations, Auth and Carriers are the other parts of the state a
+	// decision reads; nil means the stubs of runtime/stubs (nobody
+	// registered, every request challenged, every carrier available).
+	Registrations graph.Registrations
+	Auth          graph.Authenticator
+	Carriers      graph.Carriers
+	// Served is what this runtime serves; the zero value means
+	// DefaultServed.
+	Served Served
 	// Observer receives per-request events; nil means none.
 	Observer Observer
 	// Grace bounds the wait for transactions in progress on shutdown; zero
@@ -92,15 +110,17 @@ type Server struct {
 	log   *slog.Logger
 	obs   Observer
 	store *state.Store
-	graph atomic.Pointer[graph.Graph]
+	// state is what decisions read: store composed with the other domains.
+	state   graph.State
+	dialogs *dialog.Table
+	graph   atomic.Pointer[graph.Graph]
 
-	ua  *sipgo.UserAgent
-	srv *sipgo.Server
-	cli *sipgo.Client
-
+	ua    *sipgo.UserAgent
+	relay *forward.Relay
 	// self is fixed at New from the first graph: listeners and the
 	// advertised address only change on restart.
-	self *self
+	self      *forward.Self
+	validator intake.Validator
 
 	ready    chan struct{}
 	draining atomic.Bool
@@ -150,11 +170,16 @@ func New(cfg Config) (*Server, error) {
 	if s.store == nil {
 		s.store = state.New()
 	}
+	if s.cfg.Served.Kinds == nil {
+		s.cfg.Served = DefaultServed()
+	}
+	s.state = StateOf(cfg, s.store)
+	s.dialogs = dialog.New(memberAccounting{s.store})
 	g, err := s.load()
 	if err != nil {
 		return nil, err
 	}
-	if s.self, err = newSelf(g.Proxy); err != nil {
+	if s.self, err = forward.NewSelf(g.Proxy); err != nil {
 		return nil, err
 	}
 	if err := s.newStack(); err != nil {
@@ -176,7 +201,7 @@ func (s *Server) load() (*graph.Graph, error) {
 	if g == nil {
 		return nil, errors.New("load policy: no graph")
 	}
-	if err := Supported(g); err != nil {
+	if err := s.cfg.Served.Check(g); err != nil {
 		return nil, err
 	}
 	return g, nil
@@ -194,14 +219,14 @@ func (s *Server) newStack() error {
 	sipLog := slog.New(&sipgoLogHandler{next: s.log.Handler(), dropped: &s.dropped})
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent("sipfront"),
-		sipgo.WithUserAgentHostname(s.self.host),
+		sipgo.WithUserAgentHostname(s.self.Host()),
 		sipgo.WithUserAgentTransportLayerOptions(
 			sip.WithTransportLayerLogger(sipLog),
-			sip.WithTransportLayerReadFilter(contentLengthFilter),
+			sip.WithTransportLayerReadFilter(intake.ContentLengthFilter),
 		),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerLogger(sipLog),
-			sip.WithTransactionLayerUnhandledResponseHandler(s.strayResponse),
+			sip.WithTransactionLayerUnhandledResponseHandler(func(res *sip.Response) { s.relay.Stray(res) }),
 		),
 	)
 	if err != nil {
@@ -212,7 +237,7 @@ func (s *Server) newStack() error {
 		return fmt.Errorf("sip server: %w", err)
 	}
 	cli, err := sipgo.NewClient(ua, sipgo.WithClientLogger(sipLog),
-		sipgo.WithClientHostname(s.self.host), sipgo.WithClientPort(s.self.port))
+		sipgo.WithClientHostname(s.self.Host()), sipgo.WithClientPort(s.self.Port()))
 	if err != nil {
 		return fmt.Errorf("sip client: %w", err)
 	}
@@ -224,7 +249,9 @@ func (s *Server) newStack() error {
 		srv.OnRequest(m, s.handle)
 	}
 	srv.OnNoRoute(s.handle)
-	s.ua, s.srv, s.cli = ua, srv, cli
+	s.ua = ua
+	s.relay = &forward.Relay{Self: s.self, Client: cli, Server: srv, Log: s.log, Final: s.obs.Response}
+	s.validator = intake.Validator{IsLoop: s.self.IsLoop}
 	return nil
 }
 
@@ -279,14 +306,14 @@ func (s *Server) drain() {
 // receives the first serve error.
 func (s *Server) listen() ([]interface{ Close() error }, <-chan error, error) {
 	var closers []interface{ Close() error }
-	errc := make(chan error, len(s.self.listen))
+	errc := make(chan error, len(s.self.Listen()))
 	fail := func(err error) ([]interface{ Close() error }, <-chan error, error) {
 		for _, c := range closers {
 			c.Close()
 		}
 		return nil, nil, err
 	}
-	for _, l := range s.self.listen {
+	for _, l := range s.self.Listen() {
 		switch l.Transport {
 		case "udp":
 			addr, err := net.ResolveUDPAddr("udp", l.Addr)
@@ -299,18 +326,18 @@ func (s *Server) listen() ([]interface{ Close() error }, <-chan error, error) {
 			}
 			_ = conn.SetReadBuffer(4 << 20)
 			closers = append(closers, conn)
-			s.self.setUDPLocal(conn.LocalAddr().(*net.UDPAddr))
-			go func() { errc <- s.srv.ServeUDP(conn) }()
+			s.self.SetUDPLocal(conn.LocalAddr().(*net.UDPAddr))
+			go func() { errc <- s.relay.Server.ServeUDP(conn) }()
 		case "tcp":
 			ln, err := net.Listen("tcp", l.Addr)
 			if err != nil {
 				return fail(fmt.Errorf("listen tcp %s: %w", l.Addr, err))
 			}
 			closers = append(closers, ln)
-			go func() { errc <- s.srv.ServeTCP(ln) }()
+			go func() { errc <- s.relay.Server.ServeTCP(ln) }()
 		}
 	}
-	s.log.Info("sipfront serving", "listen", s.self.listenString(), "advertise", s.self.hostPort,
+	s.log.Info("sipfront serving", "listen", s.self.ListenString(), "advertise", s.self.HostPort(),
 		"graph", s.Graph().Hash, "max_inflight", s.MaxInflight())
 	return closers, errc, nil
 }
@@ -329,7 +356,7 @@ func (s *Server) Reload() error {
 		s.obs.Reload(false)
 		return err
 	}
-	if diff := s.self.restartNeeded(g.Proxy); diff != "" {
+	if diff := s.self.RestartNeeded(g.Proxy); diff != "" {
 		s.log.Warn("proxy "+diff+" changed: takes effect on restart", "graph", g.Hash)
 	}
 	s.store.Attach(g)
@@ -344,8 +371,55 @@ func (s *Server) Reload() error {
 // Graph returns the graph new requests run on.
 func (s *Server) Graph() *graph.Graph { return s.graph.Load() }
 
-// State returns the runtime state store.
+// State returns the pool-member state store.
 func (s *Server) State() *state.Store { return s.store }
+
+// Dialogs returns the dialog table.
+func (s *Server) Dialogs() *dialog.Table { return s.dialogs }
+
+// Options sends an OPTIONS to m from the proxy's own listening address and
+// returns the final status (for probing).
+func (s *Server) Options(ctx context.Context, m *graph.Member) (int, error) {
+	return s.relay.Options(ctx, m)
+}
+
+// StateOf composes the graph.State decisions read: st for pool members,
+// cfg's parts or the stubs for the other domains.
+func StateOf(cfg Config, st *state.Store) graph.State {
+	var (
+		r graph.Registrations = stubs.NoRegistrations{}
+		a graph.Authenticator = stubs.NoAuth{}
+		c graph.Carriers      = stubs.AllCarriers{}
+	)
+	if cfg.Registrations != nil {
+		r = cfg.Registrations
+	}
+	if cfg.Auth != nil {
+		a = cfg.Auth
+	}
+	if cfg.Carriers != nil {
+		c = cfg.Carriers
+	}
+	return graph.StateOf(r, a, st, c)
+}
+
+// memberAccounting tells the pool-member state of the dialog table's calls
+// to members.
+type memberAccounting struct{ st *state.Store }
+
+func (m memberAccounting) Start(t target.Target, callID, fromTag, caller, callee string) {
+	m.st.StartCall(t.Member, callID, fromTag, caller, callee)
+}
+
+func (m memberAccounting) Moved(callID, fromTag string, to target.Target) {
+	m.st.Moved(callID, fromTag, to.Member)
+}
+
+func (m memberAccounting) Established(callID, fromTag, toTag string) {
+	m.st.Established(callID, fromTag, toTag)
+}
+
+func (m memberAccounting) End(callID, fromTag string) { m.st.EndCall(callID, fromTag) }
 
 // Dropped returns how many datagrams could not be parsed and were dropped.
 func (s *Server) Dropped() uint64 { return s.dropped.Load() }

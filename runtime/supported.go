@@ -7,55 +7,99 @@ import (
 	"github.com/sipfront/sipfront/compiler/graph"
 )
 
-// Supported returns an error naming every block of g that this runtime does
-// not serve yet (auth, credentials, aliases, registrar, carriers and the
-// routes that target them, listeners and members other than udp and tcp),
-// or nil. The
-// compiler accepts these blocks; serve refuses them rather than ignoring
-// them silently.
-func Supported(g *graph.Graph) error {
+// Served is what this runtime serves: the node kinds, the route targets
+// and the transports. The compiler accepts every block of the language;
+// serve refuses, by name, what is not served here rather than ignoring it
+// silently. A feature package declares itself served by adding its kinds
+// and targets when the proxy wires it in (see DefaultServed).
+type Served struct {
+	Kinds      map[graph.Kind]bool
+	Targets    map[graph.TargetKind]bool
+	Transports map[string]bool
+}
+
+// DefaultServed returns what this version serves: filters, trusted groups,
+// pools, members, prefix tables and routes to pools, over udp and tcp.
+// Auth, credentials, aliases, registrar and carriers (and routes to the
+// registrar or carriers) are not served yet; the packages that serve them
+// add themselves here.
+func DefaultServed() Served {
+	return Served{
+		Kinds: map[graph.Kind]bool{
+			graph.KindFilter: true, graph.KindTrusted: true, graph.KindPool: true,
+			graph.KindMember: true, graph.KindPrefixes: true, graph.KindRoute: true,
+		},
+		Targets:    map[graph.TargetKind]bool{graph.TargetPool: true},
+		Transports: map[string]bool{"udp": true, "tcp": true},
+	}
+}
+
+// Supported returns an error naming every block of g that DefaultServed
+// does not cover, or nil.
+func Supported(g *graph.Graph) error { return DefaultServed().Check(g) }
+
+// Check returns an error naming every block of g that sv does not serve
+// (nodes of other kinds, routes to other targets, listeners and members on
+// other transports), or nil.
+func (sv Served) Check(g *graph.Graph) error {
 	var errs []error
-	no := func(kind, name string, pos graph.Pos) {
-		block := kind
-		if name != "" {
-			block += fmt.Sprintf(" %q", name)
+	var pool *graph.Pool // Walk gives a pool's members right after it
+	g.Walk(func(n graph.Node) bool {
+		if p, ok := n.(*graph.Pool); ok {
+			pool = p
 		}
-		errs = append(errs, fmt.Errorf("%s (%s) is not served by this version of sipfront", block, posString(pos)))
-	}
-	for _, a := range g.Auth {
-		no("auth", a.Name, a.Pos)
-	}
-	for _, c := range g.Credentials {
-		no("credentials", c.Name, c.Pos)
-	}
-	for _, a := range g.Aliases {
-		no("aliases", a.Name, a.Pos)
-	}
-	if g.Registrar != nil {
-		no("registrar", "", g.Registrar.Pos)
-	}
-	for _, c := range g.Carriers {
-		no("carrier", c.Name, c.Pos)
-	}
-	for _, r := range g.Routes {
-		if r.Target != graph.TargetPool { // registrations or carriers
-			no("route", r.Name, r.Pos)
+		if err := sv.checkNode(n, pool); err != nil {
+			errs = append(errs, err)
 		}
-	}
-	for _, p := range g.Pools {
-		for _, m := range p.Members {
-			if m.Transport != "udp" && m.Transport != "tcp" {
-				errs = append(errs, fmt.Errorf("member %q of pool %q (%s) uses %s, which this version of sipfront cannot reach (udp and tcp only)",
-					m.Name, p.Name, posString(m.Pos), m.Transport))
-			}
-		}
-	}
+		return true
+	})
 	for _, l := range g.Proxy.Listen {
-		if l.Transport != "udp" && l.Transport != "tcp" {
-			errs = append(errs, fmt.Errorf("proxy.listen %s:%s is not served by this version of sipfront (udp and tcp only)", l.Transport, l.Addr))
+		if !sv.Transports[l.Transport] {
+			errs = append(errs, fmt.Errorf("proxy.listen %s:%s is not served by this version of sipfront (%s only)",
+				l.Transport, l.Addr, sv.transportList()))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkNode checks one node; pool is the pool a member belongs to.
+func (sv Served) checkNode(n graph.Node, pool *graph.Pool) error {
+	switch n := n.(type) {
+	case *graph.Route:
+		if sv.Targets[n.Target] {
+			return nil
+		}
+	case *graph.Member:
+		if !sv.Transports[n.Transport] {
+			return fmt.Errorf("member %q of pool %q (%s) uses %s, which this version of sipfront cannot reach (%s only)",
+				n.Name, pool.Name, posString(n.Pos), n.Transport, sv.transportList())
+		}
+		return nil
+	}
+	if sv.Kinds[n.Kind()] {
+		if _, route := n.(*graph.Route); !route {
+			return nil
+		}
+	}
+	block := string(n.Kind())
+	if name := n.Label(); name != "" {
+		block += fmt.Sprintf(" %q", name)
+	}
+	return fmt.Errorf("%s (%s) is not served by this version of sipfront", block, posString(n.Position()))
+}
+
+// transportList names the served transports in a stable order.
+func (sv Served) transportList() string {
+	s := ""
+	for _, t := range []string{"udp", "tcp", "tls", "ws", "wss"} {
+		if sv.Transports[t] {
+			if s != "" {
+				s += " and "
+			}
+			s += t
+		}
+	}
+	return s
 }
 
 func posString(p graph.Pos) string {

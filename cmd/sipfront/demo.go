@@ -292,7 +292,7 @@ func (d *demo) previewRoute(c simpbx.Call, st *state.Store) string {
 		CallID:    "demo",
 		Headers:   noHeaders{},
 	}
-	dec := d.graph.Decide(req, st, nil)
+	dec := d.graph.Decide(req, runtime.StateOf(runtime.Config{}, st), nil)
 	switch {
 	case dec.Filter != nil:
 		return string(dec.Filter.ID)

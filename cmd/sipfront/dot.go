@@ -24,10 +24,15 @@ func writeDOT(w io.Writer, g *graph.Graph) error {
 	d.line(`  node [shape=box, style="rounded,filled", fillcolor=white, fontname="Helvetica", fontsize=10];`)
 	d.line(`  edge [fontname="Helvetica", fontsize=9, color="#555555"];`)
 	d.line(`  request [shape=circle, label="request", fillcolor="#dddddd"];`)
-	prev := d.filters(g, "request")
-	prev = d.auth(g, prev)
-	prev = d.aliases(g, prev)
-	d.routes(g, prev)
+	// The chain follows graph.Stages; each stage has its own drawing.
+	chain := map[graph.Stage]func(*graph.Graph, string) string{
+		graph.StageFilters: d.filters, graph.StageAuth: d.auth, graph.StageAliases: d.aliases,
+		graph.StageRoutes: d.routes,
+	}
+	prev := "request"
+	for _, st := range graph.Stages {
+		prev = chain[st](g, prev)
+	}
 	d.targets(g)
 	d.line(`}`)
 	_, err := io.WriteString(w, d.b.String())
@@ -156,7 +161,7 @@ func (d *dotWriter) aliases(g *graph.Graph, prev string) string {
 
 // routes draws the route chain: each route's condition on the edge into
 // it, its target on the edge out, and 404 when the last one can fail.
-func (d *dotWriter) routes(g *graph.Graph, prev string) {
+func (d *dotWriter) routes(g *graph.Graph, prev string) string {
 	d.cluster("routes", "4. routes (first match wins)", "#e9f7ef", func() {
 		for _, r := range g.Routes {
 			d.node(string(r.ID), "route "+r.Name, "")
@@ -180,6 +185,7 @@ func (d *dotWriter) routes(g *graph.Graph, prev string) {
 	if n := len(g.Routes); n == 0 || g.Routes[n-1].When != nil {
 		d.edge(prev, "notfound", "else", "")
 	}
+	return prev
 }
 
 func (d *dotWriter) routeTarget(r *graph.Route) {

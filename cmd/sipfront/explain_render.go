@@ -69,24 +69,20 @@ func newExplanation(g *graph.Graph, summary string, req *graph.Request, tr *grap
 	return e
 }
 
-// stageOf names the stage a checked node belongs to.
+// stageOf names the stage a checked node belongs to (graph.Kind.Stage);
+// the nodes a route reads count as routes.
 func stageOf(g *graph.Graph, id graph.ID) string {
-	switch g.Node(id).(type) {
-	case *graph.Filter:
-		return "filters"
-	case *graph.Auth:
-		return "auth"
-	case *graph.AliasTable:
-		return "aliases"
+	if n, ok := g.Node(id).(graph.Node); ok && n.Kind().Stage() != graph.StageNone {
+		return string(n.Kind().Stage())
 	}
-	return "routes"
+	return string(graph.StageRoutes)
 }
 
 var stageTitles = map[string]string{
-	"filters": "Filters (first match wins)",
-	"auth":    "Auth",
-	"aliases": "Aliases (DID mapping)",
-	"routes":  "Routes (first match wins)",
+	string(graph.StageFilters): "Filters (first match wins)",
+	string(graph.StageAuth):    "Auth",
+	string(graph.StageAliases): "Aliases (DID mapping)",
+	string(graph.StageRoutes):  "Routes (first match wins)",
 }
 
 // writeExplanation renders the path a request takes, stage by stage:

@@ -21,48 +21,27 @@ func (g *Graph) Seal() error {
 		return nil
 	}
 	var errs []error
-	for _, f := range g.Filters {
-		errs = append(errs, add(f.ID, f))
-	}
-	for _, t := range g.Trusted {
-		errs = append(errs, add(t.ID, t))
-		g.trustedByName[t.Name] = t
-	}
-	for _, c := range g.Credentials {
-		errs = append(errs, add(c.ID, c))
-	}
-	for _, a := range g.Auth {
-		errs = append(errs, add(a.ID, a))
-	}
-	for _, a := range g.Aliases {
-		errs = append(errs, add(a.ID, a))
-	}
-	if g.Registrar != nil {
-		errs = append(errs, add(g.Registrar.ID, g.Registrar))
-	}
-	for _, p := range g.Pools {
-		errs = append(errs, add(p.ID, p))
-		p.memberByName = make(map[string]*Member, len(p.Members))
-		for _, m := range p.Members {
-			m.Pool = p
-			m.addr = joinHostPort(m.Host, m.Port)
-			p.memberByName[m.Name] = m
-			errs = append(errs, add(m.ID, m))
+	g.Walk(func(n Node) bool {
+		switch n := n.(type) {
+		case *Trusted:
+			g.trustedByName[n.Name] = n
+		case *Pool:
+			n.memberByName = make(map[string]*Member, len(n.Members))
+			for _, m := range n.Members {
+				m.Pool = n
+				m.addr = joinHostPort(m.Host, m.Port)
+				n.memberByName[m.Name] = m
+			}
+		case *Carrier:
+			n.addr = joinHostPort(n.Host, n.Port)
+		case *Route:
+			if n.Target == TargetCarrier && n.Carrier != nil {
+				n.carriers = []*Carrier{n.Carrier}
+			}
 		}
-	}
-	for _, t := range g.Prefixes {
-		errs = append(errs, add(t.ID, t))
-	}
-	for _, c := range g.Carriers {
-		c.addr = joinHostPort(c.Host, c.Port)
-		errs = append(errs, add(c.ID, c))
-	}
-	for _, r := range g.Routes {
-		errs = append(errs, add(r.ID, r))
-		if r.Target == TargetCarrier && r.Carrier != nil {
-			r.carriers = []*Carrier{r.Carrier}
-		}
-	}
+		errs = append(errs, add(n.NodeID(), n))
+		return true
+	})
 	g.LCR = NewLCRTable(g.Carriers)
 	for _, err := range errs {
 		if err != nil {
@@ -72,43 +51,12 @@ func (g *Graph) Seal() error {
 	return nil
 }
 
-// IDs returns every node ID in a stable order: filters, trusted,
-// credentials, auth, aliases, registrar, pools with their members, prefixes,
-// carriers, routes, each in declaration order.
+// IDs returns every node ID in Walk order.
 func (g *Graph) IDs() []ID {
 	var ids []ID
-	for _, f := range g.Filters {
-		ids = append(ids, f.ID)
-	}
-	for _, t := range g.Trusted {
-		ids = append(ids, t.ID)
-	}
-	for _, c := range g.Credentials {
-		ids = append(ids, c.ID)
-	}
-	for _, a := range g.Auth {
-		ids = append(ids, a.ID)
-	}
-	for _, a := range g.Aliases {
-		ids = append(ids, a.ID)
-	}
-	if g.Registrar != nil {
-		ids = append(ids, g.Registrar.ID)
-	}
-	for _, p := range g.Pools {
-		ids = append(ids, p.ID)
-		for _, m := range p.Members {
-			ids = append(ids, m.ID)
-		}
-	}
-	for _, t := range g.Prefixes {
-		ids = append(ids, t.ID)
-	}
-	for _, c := range g.Carriers {
-		ids = append(ids, c.ID)
-	}
-	for _, r := range g.Routes {
-		ids = append(ids, r.ID)
-	}
+	g.Walk(func(n Node) bool {
+		ids = append(ids, n.NodeID())
+		return true
+	})
 	return ids
 }

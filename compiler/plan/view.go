@@ -71,7 +71,7 @@ func view(g *graph.Graph, id graph.ID, pos map[graph.ID]int) *Node {
 	case *graph.Filter:
 		return filterNode(pos[n.ID], n)
 	case *graph.Trusted:
-		return &Node{ID: n.ID, Kind: "trusted", Name: n.Name, Pos: n.Pos, Attrs: Attrs{{Name: "sources", Value: prefixStrings(n)}}}
+		return &Node{ID: n.ID, Kind: string(n.Kind()), Name: n.Name, Pos: n.Pos, Attrs: Attrs{{Name: "sources", Value: prefixStrings(n)}}}
 	case *graph.Credentials:
 		return credentialsNode(n)
 	case *graph.Auth:
@@ -79,7 +79,7 @@ func view(g *graph.Graph, id graph.ID, pos map[graph.ID]int) *Node {
 	case *graph.AliasTable:
 		return aliasNode(pos[n.ID], n)
 	case *graph.Registrar:
-		return &Node{ID: n.ID, Kind: "registrar", Pos: n.Pos, Attrs: Attrs{
+		return &Node{ID: n.ID, Kind: string(n.Kind()), Pos: n.Pos, Attrs: Attrs{
 			{Name: "max_contacts", Value: n.MaxContacts},
 			{Name: "max_expires", Value: durationOrNil(n.MaxExpires)},
 		}}
@@ -125,11 +125,11 @@ func filterNode(pos int, f *graph.Filter) *Node {
 		{Name: "log", Value: stringOrNil(f.Log)},
 		{Name: positionAttr, Value: pos},
 	}
-	return &Node{ID: f.ID, Kind: "filter", Name: f.Name, Pos: f.Pos, Attrs: attrs}
+	return &Node{ID: f.ID, Kind: string(f.Kind()), Name: f.Name, Pos: f.Pos, Attrs: attrs}
 }
 
 func credentialsNode(c *graph.Credentials) *Node {
-	return &Node{ID: c.ID, Kind: "credentials", Name: c.Name, Pos: c.Pos, Attrs: Attrs{
+	return &Node{ID: c.ID, Kind: string(c.Kind()), Name: c.Name, Pos: c.Pos, Attrs: Attrs{
 		{Name: "file", Value: stringOrNil(c.File)},
 		{Name: "cache_ttl", Value: durationOrNil(c.CacheTTL)},
 		{Name: "entries", Value: len(c.Entries)},
@@ -147,7 +147,7 @@ func authNode(pos int, a *graph.Auth) *Node {
 	if a.Credentials != nil {
 		creds = Ref(a.Credentials.ID)
 	}
-	return &Node{ID: a.ID, Kind: "auth", Name: a.Name, Pos: a.Pos, Attrs: Attrs{
+	return &Node{ID: a.ID, Kind: string(a.Kind()), Name: a.Name, Pos: a.Pos, Attrs: Attrs{
 		{Name: "when", Value: conditionText(a.When)},
 		{Name: "trust", Value: trust},
 		{Name: "credentials", Value: creds},
@@ -162,7 +162,7 @@ func aliasNode(pos int, a *graph.AliasTable) *Node {
 		rows = append(rows, Row{Key: k, Value: v})
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Key < rows[j].Key })
-	return &Node{ID: a.ID, Kind: "aliases", Name: a.Name, Pos: a.Pos, Rows: rows, Attrs: Attrs{
+	return &Node{ID: a.ID, Kind: string(a.Kind()), Name: a.Name, Pos: a.Pos, Rows: rows, Attrs: Attrs{
 		{Name: "file", Value: stringOrNil(a.File)},
 		{Name: "when", Value: conditionText(a.When)},
 		{Name: "rows", Value: len(rows)},
@@ -185,7 +185,7 @@ func poolNode(p *graph.Pool) *Node {
 	}
 	attrs = append(attrs, probeAttrs(p.Probe)...)
 	attrs = append(attrs, Attr{Name: "members", Value: members})
-	return &Node{ID: p.ID, Kind: "pool", Name: p.Name, Pos: p.Pos, Attrs: attrs}
+	return &Node{ID: p.ID, Kind: string(p.Kind()), Name: p.Name, Pos: p.Pos, Attrs: attrs}
 }
 
 func probeAttrs(p *graph.Probe) Attrs {
@@ -206,7 +206,7 @@ func memberNode(m *graph.Member) *Node {
 	if len(m.Capacity) > 0 {
 		capacity = m.Capacity
 	}
-	return &Node{ID: m.ID, Kind: "member", Name: m.Name, Pos: m.Pos, Attrs: Attrs{
+	return &Node{ID: m.ID, Kind: string(m.Kind()), Name: m.Name, Pos: m.Pos, Attrs: Attrs{
 		{Name: "uri", Value: m.URI},
 		{Name: "weight", Value: m.Weight},
 		{Name: "capacity", Value: capacity},
@@ -218,7 +218,7 @@ func prefixNode(t *graph.PrefixTable) *Node {
 	for i, r := range t.Rows {
 		rows[i] = Row{Key: r.Prefix, Value: r.Value}
 	}
-	return &Node{ID: t.ID, Kind: "prefixes", Name: t.Name, Pos: t.Pos, Rows: rows, Attrs: Attrs{
+	return &Node{ID: t.ID, Kind: string(t.Kind()), Name: t.Name, Pos: t.Pos, Rows: rows, Attrs: Attrs{
 		{Name: "file", Value: stringOrNil(t.File)},
 		{Name: "rows", Value: len(rows)},
 	}}
@@ -247,7 +247,7 @@ func carrierNode(c *graph.Carrier) *Node {
 	attrs = append(attrs,
 		Attr{Name: "auth.username", Value: stringOrNil(a.Username)},
 		Attr{Name: "auth.password", Value: stringOrNil(a.Password), Sensitive: true})
-	return &Node{ID: c.ID, Kind: "carrier", Name: c.Name, Pos: c.Pos, Attrs: attrs}
+	return &Node{ID: c.ID, Kind: string(c.Kind()), Name: c.Name, Pos: c.Pos, Attrs: attrs}
 }
 
 func routeNode(pos int, r *graph.Route) *Node {
@@ -258,7 +258,7 @@ func routeNode(pos int, r *graph.Route) *Node {
 	if r.Fork != "" {
 		fork = string(r.Fork)
 	}
-	return &Node{ID: r.ID, Kind: "route", Name: r.Name, Pos: r.Pos, Attrs: Attrs{
+	return &Node{ID: r.ID, Kind: string(r.Kind()), Name: r.Name, Pos: r.Pos, Attrs: Attrs{
 		{Name: "when", Value: conditionText(r.When)},
 		{Name: "to", Value: RouteTarget(r)},
 		{Name: "select", Value: sel},
@@ -304,22 +304,15 @@ func positions(g *graph.Graph) map[graph.ID]int {
 }
 
 // orderedStages returns the IDs of each first-match-wins stage of g, in
-// decision order: filters, auth, aliases, routes.
+// decision order (graph.Stages).
 func orderedStages(g *graph.Graph) [][]graph.ID {
-	return [][]graph.ID{
-		stageIDs(g.Filters, func(f *graph.Filter) graph.ID { return f.ID }),
-		stageIDs(g.Auth, func(a *graph.Auth) graph.ID { return a.ID }),
-		stageIDs(g.Aliases, func(a *graph.AliasTable) graph.ID { return a.ID }),
-		stageIDs(g.Routes, func(r *graph.Route) graph.ID { return r.ID }),
+	out := make([][]graph.ID, len(graph.Stages))
+	for i, st := range graph.Stages {
+		for _, n := range g.StageNodes(st) {
+			out[i] = append(out[i], n.NodeID())
+		}
 	}
-}
-
-func stageIDs[T any](nodes []T, id func(T) graph.ID) []graph.ID {
-	ids := make([]graph.ID, len(nodes))
-	for i, n := range nodes {
-		ids[i] = id(n)
-	}
-	return ids
+	return out
 }
 
 func conditionText(c *graph.Condition) any {

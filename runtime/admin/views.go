@@ -16,11 +16,11 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 		Hash:          g.Hash,
 		Started:       a.opts.Started.UTC(),
 		UptimeSeconds: time.Since(a.opts.Started).Seconds(),
-		Pools:         len(g.Pools),
+		Pools:         g.Count(graph.KindPool),
 		Overrides:     len(st.Overrides()),
-		Filters:       len(g.Filters),
-		Routes:        len(g.Routes),
-		Carriers:      len(g.Carriers),
+		Filters:       g.Count(graph.KindFilter),
+		Routes:        g.Count(graph.KindRoute),
+		Carriers:      g.Count(graph.KindCarrier),
 	}
 	for _, m := range st.Members() {
 		s.ActiveCalls += m.ActiveCalls

@@ -7,7 +7,7 @@ import (
 // AffinityParty is the Pool.Affinity value that turns on transfer affinity.
 const AffinityParty = "party"
 
-// Pick implements graph.State: transfer affinity first when the pool asks
+// Pick implements graph.Members: transfer affinity first when the pool asks
 // for it, then the pool's balancing strategy, skipping members in tried and
 // unavailable ones. It returns nil when no member is left. For a pool
 // without affinity it takes no lock shared with other pools (weighted takes

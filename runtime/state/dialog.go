@@ -272,43 +272,6 @@ func sortDialogs(ds []Dialog) {
 	})
 }
 
-// Expire ends and returns the dialogs started more than maxAge before now
-// (the policy's max call duration), sorted by start time. The caller tears
-// the calls down (BYE both ways) if it wants to.
-func (s *Store) Expire(maxAge time.Duration, now time.Time) []Dialog {
-	cutoff := now.Add(-maxAge)
-	var gone []*entry
-	for i := range s.shards {
-		gone = s.shards[i].expire(cutoff, gone)
-	}
-	out := make([]Dialog, 0, len(gone))
-	for _, e := range gone {
-		s.parties.remove(e)
-		out = append(out, e.d)
-	}
-	sortDialogs(out)
-	return out
-}
-
-// expire removes the entries started before cutoff, appending them to gone.
-func (sh *shard) expire(cutoff time.Time, gone []*entry) []*entry {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	for callID, head := range sh.m {
-		for e := head; e != nil; {
-			next := e.next
-			if e.d.Started.Before(cutoff) {
-				sh.remove(callID, e.d.FromTag)
-				e.ended.Store(true)
-				e.ms.Load().dec()
-				gone = append(gone, e)
-			}
-			e = next
-		}
-	}
-	return gone
-}
-
 // Reconcile recounts every member's active calls from the dialog table,
 // corrects the counters that drifted and returns how many it corrected. It
 // also drops removed members that no longer hold calls. It stops call

@@ -85,36 +85,6 @@ func TestDialogsSharingACallID(t *testing.T) {
 	}
 }
 
-func TestExpire(t *testing.T) {
-	s, p := attached(t, graph.BalanceRoundRobin, names("a")...)
-	clk := newClock(s)
-	a := p.Members[0]
-	for i := 0; i < 5; i++ {
-		s.StartCall(a, fmt.Sprint("c", i), "f", fmt.Sprint("user", i), "callee")
-		clk.Advance(time.Minute)
-	}
-	// Now c0 is 5 minutes old, c4 one minute.
-	gone := s.Expire(150*time.Second, clk.Now())
-	if len(gone) != 3 || gone[0].CallID != "c0" || gone[2].CallID != "c2" {
-		t.Fatalf("expired %+v, want c0 c1 c2 in start order", gone)
-	}
-	if s.ActiveCalls(a.ID) != 2 || len(s.Dialogs("")) != 2 {
-		t.Fatalf("after expiry: %d active, %d dialogs; want 2", s.ActiveCalls(a.ID), len(s.Dialogs("")))
-	}
-	if _, ok := s.EndCall("c0", "f"); ok {
-		t.Fatal("an expired dialog could be ended again")
-	}
-	s.parties.mu.RLock()
-	_, still := s.parties.m["user0"]
-	s.parties.mu.RUnlock()
-	if still {
-		t.Fatal("expired dialog left in the party index")
-	}
-	if gone := s.Expire(time.Hour, clk.Now()); len(gone) != 0 {
-		t.Fatalf("nothing is an hour old: %+v", gone)
-	}
-}
-
 func TestReconcileFixesDrift(t *testing.T) {
 	s, p := attached(t, graph.BalanceRoundRobin, names("a", "b", "c")...)
 	s.StartCall(p.Members[0], "c1", "f", "u", "v")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/stubs"
 )
 
 // spec declares a member for a hand-built graph.
@@ -105,4 +106,9 @@ func pickN(t testing.TB, s *Store, p *graph.Pool, n int, start bool) map[string]
 		}
 	}
 	return got
+}
+
+// stateOf composes the graph.State a decision reads around s.
+func stateOf(s *Store) graph.State {
+	return graph.StateOf(stubs.NoRegistrations{}, stubs.NoAuth{}, s, stubs.AllCarriers{})
 }

@@ -129,7 +129,7 @@ func TestDecideUsesStore(t *testing.T) {
 	g := s.idx.Load().g
 	seen := map[graph.ID]int{}
 	for i := 0; i < 10; i++ {
-		d := g.Decide(invite("x", "u", "v"), s, nil)
+		d := g.Decide(invite("x", "u", "v"), stateOf(s), nil)
 		if d.Action != graph.ActionRelay {
 			t.Fatalf("decision %v", d.Action)
 		}
@@ -140,7 +140,7 @@ func TestDecideUsesStore(t *testing.T) {
 	}
 	s.SetUp(p.Members[0].ID, false, "x")
 	s.SetUp(p.Members[1].ID, false, "x")
-	if d := g.Decide(invite("x", "u", "v"), s, nil); d.Status != 503 {
+	if d := g.Decide(invite("x", "u", "v"), stateOf(s), nil); d.Status != 503 {
 		t.Fatalf("all down: %+v, want 503", d)
 	}
 }

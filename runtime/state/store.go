@@ -49,7 +49,7 @@ type Store struct {
 // ChangeFunc is told of a member's observed health change.
 type ChangeFunc func(id graph.ID, up bool, reason string)
 
-var _ graph.State = (*Store)(nil)
+var _ graph.Members = (*Store)(nil)
 
 // New returns an empty store. Attach a graph before serving requests.
 func New() *Store {
@@ -310,19 +310,7 @@ func (s *Store) keepPrevious(old, nx *index) {
 	}
 }
 
-// Registered implements graph.State. The registrar comes with a later
-// issue: nobody is registered yet.
-func (s *Store) Registered(user string) bool { return false }
-
-// Authenticate implements graph.State. Digest authentication comes with a
-// later issue: every request is challenged.
-func (s *Store) Authenticate(a *graph.Auth, req *graph.Request) (string, bool) { return "", false }
-
-// CarrierAvailable implements graph.State. Carrier limits come with a later
-// issue: every carrier is available.
-func (s *Store) CarrierAvailable(c *graph.Carrier) bool { return true }
-
-// MemberAvailable implements graph.State: the member is observed up (or its
+// MemberAvailable implements graph.Members: the member is observed up (or its
 // rest after traffic failures is over), declared by the current graph, not
 // disabled or draining, and for a resource pool has free capacity.
 func (s *Store) MemberAvailable(m *graph.Member) bool {

@@ -1,4 +1,4 @@
-package runtime
+package forward
 
 import (
 	"context"
@@ -7,20 +7,22 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipfront/sipfront/runtime/sipmsg"
 )
 
-// noBuild is a client request option that sends a prebuilt request as is:
+// NoBuild is a client request option that sends a prebuilt request as is:
 // any option disables sipgo's default header building.
-func noBuild(*sipgo.Client, *sip.Request) error { return nil }
+func NoBuild(*sipgo.Client, *sip.Request) error { return nil }
 
 // cancelTimeout bounds the goroutine that sends a CANCEL downstream.
 const cancelTimeout = 4 * time.Second
 
-// branch is one forwarded copy of a request and its client transaction,
+// Branch is one forwarded copy of a request and its client transaction,
 // with the server transaction it answers. It is driven by one goroutine,
 // the sipgo handler's, so its fields need no locks.
-type branch struct {
-	s   *Server
+type Branch struct {
+	r   *Relay
 	req *sip.Request // as received: responses upstream are built from it
 	tx  sip.ServerTransaction
 	fwd *sip.Request
@@ -36,34 +38,45 @@ type branch struct {
 	answered   bool
 	cancelWant bool
 	cancelSent bool
-	// slot is true while the branch holds its INVITE's admission slot; the
-	// member's first answer gives it back.
-	slot bool
+	// onAnswer is called once, on the first answer from downstream (the
+	// admission slot goes back then); nil means nobody cares.
+	onAnswer func()
 }
 
-// outcome is how a branch ended.
-type outcome struct {
-	// final is the branch's final response, nil on timeout or transport
+// NewBranch prepares a branch that sends fwd (built by Copy from req) and
+// answers tx. cancel fires when the caller CANCELs (nil for non-INVITE
+// requests); onAnswer is called on the first answer from downstream.
+func (r *Relay) NewBranch(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request,
+	cancel <-chan struct{}, onAnswer func()) *Branch {
+	return &Branch{r: r, req: req, tx: tx, fwd: fwd, cancel: cancel, onAnswer: onAnswer}
+}
+
+// Forwarded returns the request the branch sends downstream.
+func (b *Branch) Forwarded() *sip.Request { return b.fwd }
+
+// Outcome is how a branch ended.
+type Outcome struct {
+	// Final is the branch's final response, nil on timeout or transport
 	// error.
-	final *sip.Response
-	// relayed is true when the caller has its final answer (relayed from
+	Final *sip.Response
+	// Relayed is true when the caller has its final answer (relayed from
 	// this branch or sent by the proxy).
-	relayed bool
-	// err is the transaction error when final is nil.
-	err error
+	Relayed bool
+	// Err is the transaction error when Final is nil.
+	Err error
 }
 
-// code is the final status of the branch, 0 for timeout or transport error.
-func (o outcome) code() int {
-	if o.final == nil {
+// Code is the final status of the branch, 0 for timeout or transport error.
+func (o Outcome) Code() int {
+	if o.Final == nil {
 		return 0
 	}
-	return o.final.StatusCode
+	return o.Final.StatusCode
 }
 
-// start sends the forwarded request.
-func (b *branch) start(ctx context.Context) error {
-	ct, err := b.s.cli.TransactionRequest(ctx, b.fwd, noBuild)
+// Start sends the forwarded request.
+func (b *Branch) Start(ctx context.Context) error {
+	ct, err := b.r.Client.TransactionRequest(ctx, b.fwd, NoBuild)
 	if err != nil {
 		return err
 	}
@@ -71,11 +84,11 @@ func (b *branch) start(ctx context.Context) error {
 	return nil
 }
 
-// run relays responses until the branch ends. retry says whether a final
+// Run relays responses until the branch ends. retry says whether a final
 // status (0: timeout or transport error) should fail over instead of being
 // relayed; nil means never. noAnswer bounds the wait for the first answer
 // (0: Timer B only); ring is Timer C for INVITEs (0 for others).
-func (b *branch) run(retry func(code int) bool, noAnswer, ring time.Duration) outcome {
+func (b *Branch) Run(retry func(code int) bool, noAnswer, ring time.Duration) Outcome {
 	var dl deadline
 	defer dl.stop()
 	switch {
@@ -89,9 +102,8 @@ func (b *branch) run(retry func(code int) bool, noAnswer, ring time.Duration) ou
 		case res := <-b.ct.Responses():
 			if !b.answered {
 				b.answered = true
-				if b.slot {
-					b.slot = false
-					b.s.release()
+				if b.onAnswer != nil {
+					b.onAnswer()
 				}
 				if b.cancelWant {
 					b.sendCancel()
@@ -111,42 +123,42 @@ func (b *branch) run(retry func(code int) bool, noAnswer, ring time.Duration) ou
 					}
 				}
 				if res.StatusCode != 100 && !b.finalSent {
-					b.relay(res)
+					b.Relay(res)
 				}
 				continue
 			}
 			if !res.IsSuccess() && !b.finalSent && retry != nil && retry(res.StatusCode) {
-				return outcome{final: res}
+				return Outcome{Final: res}
 			}
-			b.relay(res)
+			b.Relay(res)
 			if res.IsSuccess() && b.req.IsInvite() {
 				b.ct.OnRetransmission(b.relayRetransmission)
 			}
-			return outcome{final: res, relayed: true}
+			return Outcome{Final: res, Relayed: true}
 		case <-b.ct.Done():
 			err := b.ct.Err()
 			if !b.finalSent && (retry == nil || !retry(0)) {
-				b.replyError(err)
+				b.ReplyError(err)
 			}
-			return outcome{err: err, relayed: b.finalSent}
+			return Outcome{Err: err, Relayed: b.finalSent}
 		case <-dl.c:
 			switch dl.phase {
 			case waitAnswer:
 				b.abandon()
 				err := sip.ErrTransactionTimeout
 				if !b.finalSent && (retry == nil || !retry(0)) {
-					b.replyError(err)
+					b.ReplyError(err)
 				}
-				return outcome{err: err, relayed: b.finalSent}
+				return Outcome{Err: err, Relayed: b.finalSent}
 			case waitRing:
 				// Timer C: the callee rang too long.
-				b.s.reply(b.tx, b.req, 408, "Request Timeout")
+				b.r.Reply(b.tx, b.req, 408, "Request Timeout")
 				b.stop()
 				dl.set(waitCancel, sip.Timer_B)
 			default:
 				// The callee never answered our CANCEL.
 				b.ct.Terminate()
-				return outcome{relayed: true, err: sip.ErrTransactionTimeout}
+				return Outcome{Relayed: true, Err: sip.ErrTransactionTimeout}
 			}
 		case <-b.cancel:
 			b.cancel = nil
@@ -201,7 +213,7 @@ func (d *deadline) stop() {
 
 // stop marks the caller as answered and cancels the branch, at once when
 // it has answered and on its first answer otherwise (RFC 3261 §9.1).
-func (b *branch) stop() {
+func (b *Branch) stop() {
 	b.finalSent = true
 	b.cancelWant = true
 	if b.answered {
@@ -212,86 +224,77 @@ func (b *branch) stop() {
 // abandon gives up on a branch that never answered. A CANCEL goes out
 // anyway (against §9.1's advice), so that a callee which was only slow does
 // not ring, or answer, a call that has moved on.
-func (b *branch) abandon() {
+func (b *Branch) abandon() {
 	b.sendCancel()
 	b.ct.Terminate()
 }
 
-// replyError answers the caller for a branch that ended without a final
+// ReplyError answers the caller for a branch that ended without a final
 // response.
-func (b *branch) replyError(err error) {
+func (b *Branch) ReplyError(err error) {
 	b.finalSent = true
 	if errors.Is(err, sip.ErrTransactionTimeout) {
-		b.s.reply(b.tx, b.req, 408, "Request Timeout")
+		b.r.Reply(b.tx, b.req, 408, "Request Timeout")
 		return
 	}
-	b.s.reply(b.tx, b.req, 503, "Service Unavailable")
+	b.r.Reply(b.tx, b.req, 503, "Service Unavailable")
 }
 
-// relay sends a downstream response upstream: our Via popped, to the
+// Relay sends a downstream response upstream: our Via popped, to the
 // request's source. A 2xx the server transaction refuses (it was cancelled
 // meanwhile, P6) goes out statelessly.
-func (b *branch) relay(res *sip.Response) {
+func (b *Branch) Relay(res *sip.Response) {
 	res.RemoveHeader("Via")
 	res.SetDestination(b.req.Source())
 	if b.finalSent {
 		if res.IsSuccess() {
-			b.s.writeUpstream(res, b.req)
+			b.r.WriteUpstream(res, b.req)
 		}
 		return
 	}
 	if err := b.tx.Respond(res); err != nil {
 		if res.IsSuccess() {
-			b.s.writeUpstream(res, b.req)
+			b.r.WriteUpstream(res, b.req)
 			return
 		}
-		b.s.log.Debug("relay refused", "code", res.StatusCode, "call_id", callID(b.req), "error", err)
+		b.r.Log.Debug("relay refused", "code", res.StatusCode, "call_id", sipmsg.CallID(b.req), "error", err)
 		return
 	}
 	if res.StatusCode >= 200 {
 		b.finalSent = true
-		b.s.obs.Response(res.StatusCode)
+		b.r.final(res.StatusCode)
 	}
 }
 
 // relayRetransmission relays a retransmitted 2xx (P11); sipgo calls it
 // from the client transaction, which outlives the handler.
-func (b *branch) relayRetransmission(res *sip.Response) {
+func (b *Branch) relayRetransmission(res *sip.Response) {
 	res.RemoveHeader("Via")
-	b.s.writeUpstream(res, b.req)
-}
-
-// writeUpstream sends a response statelessly to the source of req.
-func (s *Server) writeUpstream(res *sip.Response, req *sip.Request) {
-	res.SetDestination(req.Source())
-	res.SetTransport(req.Transport())
-	if err := s.srv.WriteResponse(res); err != nil {
-		s.log.Debug("stateless response failed", "code", res.StatusCode, "call_id", callID(req), "error", err)
-	}
+	b.r.WriteUpstream(res, b.req)
 }
 
 // sendCancel sends a CANCEL for the branch (same branch and CSeq number,
 // RFC 3261 §9.1) from its own goroutine: this happens only on the cancel
 // path, and the handler must keep reading the INVITE's responses.
-func (b *branch) sendCancel() {
+func (b *Branch) sendCancel() {
 	if b.cancelSent || b.ct == nil {
 		return
 	}
 	b.cancelSent = true
-	c := newCancel(b.fwd)
+	c := NewCancel(b.fwd)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), cancelTimeout)
 		defer cancel()
-		if _, err := b.s.cli.Do(ctx, c, noBuild); err != nil {
-			b.s.log.Debug("CANCEL downstream failed", "call_id", callID(c), "error", err)
+		if _, err := b.r.Client.Do(ctx, c, NoBuild); err != nil {
+			b.r.Log.Debug("CANCEL downstream failed", "call_id", sipmsg.CallID(c), "error", err)
 		}
 	}()
 }
 
-// newCancel builds the CANCEL for a forwarded INVITE (sipgo has no exported
+// NewCancel builds the CANCEL for a forwarded INVITE (sipgo has no exported
 // helper): R-URI, top Via, Route, From, To, Call-ID and CSeq number of the
 // INVITE.
-func newCancel(inv *sip.Request) *sip.Request {
+func NewCancel(inv *sip.Request) *sip.Request {
 	c := sip.NewRequest(sip.CANCEL, *inv.Recipient.Clone())
 	c.SipVersion = inv.SipVersion
 	c.AppendHeader(inv.Via().Clone())
@@ -309,4 +312,50 @@ func newCancel(inv *sip.Request) *sip.Request {
 	c.SetDestination(inv.Destination())
 	c.Laddr = inv.Laddr
 	return c
+}
+
+// CancelSignal arranges for the returned channel to fire when the caller
+// CANCELs the INVITE of tx; false means it was cancelled already.
+func CancelSignal(tx sip.ServerTransaction) (<-chan struct{}, bool) {
+	cancel := make(chan struct{}, 1)
+	ok := tx.OnCancel(func(*sip.Request) {
+		select {
+		case cancel <- struct{}{}:
+		default:
+		}
+	})
+	return cancel, ok
+}
+
+// Cancelled reports whether c has fired.
+func Cancelled(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// Single relays a request on one branch, without failover: in-dialog
+// requests and out-of-dialog requests other than INVITE. ring is Timer C
+// for an INVITE (ignored otherwise); noAnswer bounds the wait for the
+// first answer (0: Timer B/F only).
+func (r *Relay) Single(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, ring, noAnswer time.Duration) Outcome {
+	var cancel <-chan struct{}
+	if req.IsInvite() {
+		var ok bool
+		if cancel, ok = CancelSignal(tx); !ok {
+			return Outcome{Relayed: true}
+		}
+	} else {
+		ring = 0
+	}
+	b := r.NewBranch(req, tx, fwd, cancel, nil)
+	if err := b.Start(context.Background()); err != nil {
+		r.Log.Debug("relay failed", "method", string(req.Method), "destination", fwd.Destination(), "error", err)
+		b.ReplyError(err)
+		return Outcome{Relayed: true}
+	}
+	return b.Run(nil, noAnswer, ring)
 }

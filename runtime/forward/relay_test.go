@@ -1,4 +1,4 @@
-package runtime
+package forward
 
 import (
 	"hash/fnv"
@@ -9,6 +9,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/intake"
+	"github.com/sipfront/sipfront/runtime/sipmsg"
 )
 
 // parseRequest parses a request as sipgo's UDP transport would, with a
@@ -41,9 +43,9 @@ Content-Length: 5
 v=0
 `
 
-func testSelf(t testing.TB) *self {
+func testSelf(t testing.TB) *Self {
 	t.Helper()
-	s, err := newSelf(graph.Proxy{Listen: []graph.Listen{{Transport: "udp", Addr: "127.0.0.1:5070"}}})
+	s, err := NewSelf(graph.Proxy{Listen: []graph.Listen{{Transport: "udp", Addr: "127.0.0.1:5070"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,10 +55,10 @@ func testSelf(t testing.TB) *self {
 // TestRelayCopy checks the forwarded request on the wire and that the
 // request as received, which sipgo answers from, is left untouched (P1).
 func TestRelayCopy(t *testing.T) {
-	s := &Server{self: testSelf(t)}
+	s := &Relay{Self: testSelf(t)}
 	req := parseRequest(t, relayInvite, "198.51.100.1:6000")
 	before := req.String()
-	fwd := s.relayCopy(req, "10.0.0.9:5080", "tcp", true, loopHash(req))
+	fwd := s.Copy(req, "10.0.0.9:5080", "tcp", true, LoopHash(req))
 	if got := req.String(); got != before {
 		t.Fatalf("request modified:\n%s\nwant\n%s", got, before)
 	}
@@ -105,14 +107,15 @@ func TestRelayCopy(t *testing.T) {
 // validation and is forwarded with Max-Forwards: 70 (RFC 3261 §16.6 step
 // 3); a method sipgo upper-cased is forwarded in the case of its CSeq.
 func TestRelayCopyAddsMaxForwards(t *testing.T) {
-	s := &Server{self: testSelf(t)}
+	s := &Relay{Self: testSelf(t)}
 	raw := strings.Replace(relayInvite, "Max-Forwards: 70\n", "", 1)
 	raw = strings.Replace(strings.Replace(raw, "INVITE sip:", "xFoo sip:", 1), "CSeq: 7 INVITE", "CSeq: 7 xFoo", 1)
 	req := parseRequest(t, raw, "198.51.100.1:6000")
-	if code, reason := s.validate(req); code != 0 {
+	v := intake.Validator{IsLoop: s.Self.IsLoop}
+	if code, reason := v.Validate(req); code != 0 {
 		t.Fatalf("validate: %d %s", code, reason)
 	}
-	fwd := s.relayCopy(req, "10.0.0.9:5080", "udp", false, loopHash(req))
+	fwd := s.Copy(req, "10.0.0.9:5080", "udp", false, LoopHash(req))
 	if mf := fwd.MaxForwards(); mf == nil || mf.Val() != 70 {
 		t.Errorf("forwarded Max-Forwards %v, want 70", mf)
 	}
@@ -121,36 +124,37 @@ func TestRelayCopyAddsMaxForwards(t *testing.T) {
 	}
 }
 
-// TestLoopHashIsFNV pins loopHash to FNV-1a over the fields and separators
+// TestLoopHashIsFNV pins LoopHash to FNV-1a over the fields and separators
 // that hash/fnv saw before it was unrolled.
 func TestLoopHashIsFNV(t *testing.T) {
 	req := parseRequest(t, relayInvite, "198.51.100.1:6000")
 	h := fnv.New64a()
 	u := &req.Recipient
-	for _, p := range []string{u.Scheme, u.User, u.Host, strconv.Itoa(u.Port), tag(req.From()), toTag(req), callID(req)} {
+	for _, p := range []string{u.Scheme, u.User, u.Host, strconv.Itoa(u.Port), sipmsg.Tag(req.From()), sipmsg.ToTag(req), sipmsg.CallID(req)} {
 		h.Write([]byte(p))
 		h.Write([]byte{0})
 	}
 	h.Write([]byte(strconv.FormatUint(uint64(req.CSeq().SeqNo), 10)))
 	h.Write([]byte(req.CSeq().MethodName))
-	if got, want := loopHash(req), h.Sum64(); got != want {
-		t.Fatalf("loopHash %x, fnv %x", got, want)
+	if got, want := LoopHash(req), h.Sum64(); got != want {
+		t.Fatalf("LoopHash %x, fnv %x", got, want)
 	}
 }
 
 // TestPerRequestHelpersDoNotAllocate guards the per-request helpers.
 func TestPerRequestHelpersDoNotAllocate(t *testing.T) {
-	s := &Server{self: testSelf(t)}
+	s := &Relay{Self: testSelf(t)}
+	v := &intake.Validator{IsLoop: s.Self.IsLoop}
 	req := parseRequest(t, relayInvite, "198.51.100.1:6000")
 	other := &sip.Uri{Host: "10.0.0.8", Port: 5060}
 	for name, f := range map[string]func(){
-		"loopHash": func() { loopHash(req) },
-		"header":   func() { header(req, badContentLength) },
-		"validate": func() { s.validate(req) },
-		"isOwn":    func() { s.self.isOwn(other) },
-		"isLoop":   func() { s.self.isLoop(req) },
+		"loopHash": func() { LoopHash(req) },
+		"header":   func() { sipmsg.Header(req, intake.BadContentLength) },
+		"validate": func() { v.Validate(req) },
+		"isOwn":    func() { s.Self.IsOwn(other) },
+		"isLoop":   func() { s.Self.IsLoop(req) },
 		"nextRoute": func() {
-			if s.nextRoute(req) == nil {
+			if s.Self.NextRoute(req) == nil {
 				t.Fatal("no route")
 			}
 		},
@@ -163,10 +167,10 @@ func TestPerRequestHelpersDoNotAllocate(t *testing.T) {
 
 // BenchmarkRelayCopy measures building the forwarded INVITE.
 func BenchmarkRelayCopy(b *testing.B) {
-	s := &Server{self: testSelf(b)}
+	s := &Relay{Self: testSelf(b)}
 	req := parseRequest(b, relayInvite, "198.51.100.1:6000")
 	b.ReportAllocs()
 	for b.Loop() {
-		s.relayCopy(req, "10.0.0.9:5080", "udp", true, loopHash(req))
+		s.Copy(req, "10.0.0.9:5080", "udp", true, LoopHash(req))
 	}
 }

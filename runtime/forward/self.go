@@ -1,4 +1,10 @@
-package runtime
+// Package forward is the proxy's relaying machinery (RFC 3261 §16.6-16.7,
+// §16.10): what the proxy knows of its own addresses (Via, Record-Route,
+// loop detection), the forwarded copy of a request, the branch that drives
+// one client transaction (Timer C, the no-answer deadline, CANCEL), and
+// the stateless relay of stray 2xx responses. It knows nothing of pools,
+// contacts or carriers: callers give it a destination.
+package forward
 
 import (
 	"errors"
@@ -12,12 +18,13 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/sipmsg"
 )
 
-// self is what the proxy knows about its own addresses: the advertised
+// Self is what the proxy knows about its own addresses: the advertised
 // host:port written into Via and Record-Route, and the listeners, so that it
 // recognises its own Route entries and Via headers.
-type self struct {
+type Self struct {
 	host     string
 	port     int
 	hostPort string
@@ -33,13 +40,13 @@ type self struct {
 	rr map[string]*sip.RecordRouteHeader
 }
 
-// newSelf derives the proxy's addresses from the proxy block. The
+// NewSelf derives the proxy's addresses from the proxy block. The
 // advertised address defaults to the first listener.
-func newSelf(p graph.Proxy) (*self, error) {
+func NewSelf(p graph.Proxy) (*Self, error) {
 	if len(p.Listen) == 0 {
 		return nil, errors.New("proxy.listen is empty: nothing to serve")
 	}
-	s := &self{listen: p.Listen, own: map[string]bool{}, rr: map[string]*sip.RecordRouteHeader{}}
+	s := &Self{listen: p.Listen, own: map[string]bool{}, rr: map[string]*sip.RecordRouteHeader{}}
 	for _, l := range p.Listen {
 		host, port, err := splitHostPort(l.Addr, 5060)
 		if err != nil {
@@ -85,13 +92,30 @@ func splitHostPort(hp string, def int) (string, int, error) {
 	return strings.Trim(hp, "[]"), def, nil
 }
 
-func (s *self) setUDPLocal(a *net.UDPAddr) {
+// SetUDPLocal records the first UDP listener's socket address.
+func (s *Self) SetUDPLocal(a *net.UDPAddr) {
 	if s.udpLocal.Load() == nil {
 		s.udpLocal.Store(&sip.Addr{IP: a.IP, Port: a.Port})
 	}
 }
 
-func (s *self) listenString() string {
+// Listen returns the listeners of the proxy block the proxy started with.
+func (s *Self) Listen() []graph.Listen { return s.listen }
+
+// Host returns the advertised host, HostPort the advertised host:port.
+func (s *Self) Host() string { return s.host }
+
+// Port returns the advertised port.
+func (s *Self) Port() int { return s.port }
+
+// HostPort returns the advertised host:port.
+func (s *Self) HostPort() string { return s.hostPort }
+
+// UDPLocal returns the first UDP listener's address once it is up, or nil.
+func (s *Self) UDPLocal() *sip.Addr { return s.udpLocal.Load() }
+
+// ListenString names the listeners, for logs and restart checks.
+func (s *Self) ListenString() string {
 	parts := make([]string, len(s.listen))
 	for i, l := range s.listen {
 		parts[i] = l.Transport + ":" + l.Addr
@@ -99,18 +123,18 @@ func (s *self) listenString() string {
 	return strings.Join(parts, ",")
 }
 
-// restartNeeded names what a new proxy block changes that a reload cannot
+// RestartNeeded names what a new proxy block changes that a reload cannot
 // apply, or "".
-func (s *self) restartNeeded(p graph.Proxy) string {
-	n, err := newSelf(p)
-	if err != nil || n.hostPort != s.hostPort || n.listenString() != s.listenString() {
+func (s *Self) RestartNeeded(p graph.Proxy) string {
+	n, err := NewSelf(p)
+	if err != nil || n.hostPort != s.hostPort || n.ListenString() != s.ListenString() {
 		return "listen/advertise"
 	}
 	return ""
 }
 
-// isOwn reports whether a URI names this proxy.
-func (s *self) isOwn(u *sip.Uri) bool {
+// IsOwn reports whether a URI names this proxy.
+func (s *Self) IsOwn(u *sip.Uri) bool {
 	port := u.Port
 	if port == 0 {
 		port = 5060
@@ -135,19 +159,19 @@ func appendHostPort(b []byte, host string, port int) []byte {
 	return strconv.AppendInt(b, int64(port), 10)
 }
 
-// isOwnVia reports whether a Via header was written by this proxy.
-func (s *self) isOwnVia(v *sip.ViaHeader) bool {
+// IsOwnVia reports whether a Via header was written by this proxy.
+func (s *Self) IsOwnVia(v *sip.ViaHeader) bool {
 	return v.Port == s.port && v.Host == s.host
 }
 
-// branchPrefix marks branches this proxy generates; the loop hash follows.
-const branchPrefix = "z9hG4bK-sf"
+// BranchPrefix marks branches this proxy generates; the loop hash follows.
+const BranchPrefix = "z9hG4bK-sf"
 
-// newVia returns this proxy's Via for a request sent over transport, with
+// NewVia returns this proxy's Via for a request sent over transport, with
 // a branch made of the loop hash and a random part (RFC 3261 §16.6 step 8).
-func (s *self) newVia(transport string, loop uint64) *sip.ViaHeader {
-	var b [len(branchPrefix) + 16 + 1 + 16]byte
-	n := copy(b[:], branchPrefix)
+func (s *Self) NewVia(transport string, loop uint64) *sip.ViaHeader {
+	var b [len(BranchPrefix) + 16 + 1 + 16]byte
+	n := copy(b[:], BranchPrefix)
 	n += hex16(b[n:], loop)
 	b[n] = '.'
 	n++
@@ -174,11 +198,11 @@ func hex16(dst []byte, v uint64) int {
 	return 16
 }
 
-// loopHash hashes the fields that stay the same when a request comes back
+// LoopHash hashes the fields that stay the same when a request comes back
 // to this proxy unchanged (a loop) and differ when it spirals: R-URI, From
 // and To tags, Call-ID and CSeq. It is FNV-1a 64 over the same bytes as
 // hash/fnv would see, written out so that nothing is allocated.
-func loopHash(req *sip.Request) uint64 {
+func LoopHash(req *sip.Request) uint64 {
 	var num [20]byte
 	u := &req.Recipient
 	h := uint64(fnvOffset64)
@@ -186,7 +210,7 @@ func loopHash(req *sip.Request) uint64 {
 		h = fnvSep(fnvString(h, p))
 	}
 	h = fnvSep(fnvBytes(h, strconv.AppendInt(num[:0], int64(u.Port), 10)))
-	for _, p := range [...]string{tag(req.From()), toTag(req), callID(req)} {
+	for _, p := range [...]string{sipmsg.Tag(req.From()), sipmsg.ToTag(req), sipmsg.CallID(req)} {
 		h = fnvSep(fnvString(h, p))
 	}
 	if c := req.CSeq(); c != nil {
@@ -218,20 +242,20 @@ func fnvBytes(h uint64, b []byte) uint64 {
 // fnvSep hashes the zero byte that separates the fields.
 func fnvSep(h uint64) uint64 { return h * fnvPrime64 }
 
-// isLoop reports whether req already passed through this proxy unchanged
+// IsLoop reports whether req already passed through this proxy unchanged
 // (RFC 3261 §16.3 step 4). The hash is computed only when one of the Via
 // headers is ours, which is rare.
-func (s *self) isLoop(req *sip.Request) bool {
+func (s *Self) IsLoop(req *sip.Request) bool {
 	var want string
 	for _, h := range req.Headers() {
 		v, ok := h.(*sip.ViaHeader)
-		if !ok || !s.isOwnVia(v) {
+		if !ok || !s.IsOwnVia(v) {
 			continue
 		}
 		if want == "" {
-			var b [len(branchPrefix) + 16]byte
-			n := copy(b[:], branchPrefix)
-			hex16(b[n:], loopHash(req))
+			var b [len(BranchPrefix) + 16]byte
+			n := copy(b[:], BranchPrefix)
+			hex16(b[n:], LoopHash(req))
 			want = string(b[:])
 		}
 		if br, _ := v.Params.Get("branch"); strings.HasPrefix(br, want) {
@@ -241,42 +265,19 @@ func (s *self) isLoop(req *sip.Request) bool {
 	return false
 }
 
-// recordRoute returns this proxy's Record-Route entry for transport (upper
-// case, as upperTransport returns it).
-func (s *self) recordRoute(transport string) *sip.RecordRouteHeader {
+// RecordRoute returns this proxy's Record-Route entry for transport (upper
+// case, as sipmsg.UpperTransport returns it).
+func (s *Self) RecordRoute(transport string) *sip.RecordRouteHeader {
 	if rr := s.rr[transport]; rr != nil {
 		return rr
 	}
 	return s.newRecordRoute(transport)
 }
 
-func (s *self) newRecordRoute(transport string) *sip.RecordRouteHeader {
+func (s *Self) newRecordRoute(transport string) *sip.RecordRouteHeader {
 	params := sip.HeaderParams{{K: "lr", V: ""}}
 	if t := strings.ToLower(transport); t != "udp" {
 		params = sip.HeaderParams{{K: "transport", V: t}, {K: "lr", V: ""}}
 	}
 	return &sip.RecordRouteHeader{Address: sip.Uri{Scheme: "sip", Host: s.host, Port: s.port, UriParams: params}}
-}
-
-func tag(f *sip.FromHeader) string {
-	if f == nil {
-		return ""
-	}
-	t, _ := f.Params.Get("tag")
-	return t
-}
-
-func toTag(req *sip.Request) string {
-	if t := req.To(); t != nil {
-		v, _ := t.Params.Get("tag")
-		return v
-	}
-	return ""
-}
-
-func callID(m interface{ CallID() *sip.CallIDHeader }) string {
-	if c := m.CallID(); c != nil {
-		return string(*c)
-	}
-	return ""
 }

@@ -1,0 +1,84 @@
+package dialog
+
+import (
+	"testing"
+	"time"
+
+	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/target"
+)
+
+// recorder is an Accounting that writes down what it is told.
+type recorder struct{ events []string }
+
+func (r *recorder) Start(t target.Target, callID, fromTag, caller, callee string) {
+	r.events = append(r.events, "start "+string(t.ID))
+}
+func (r *recorder) Moved(callID, fromTag string, to target.Target) {
+	r.events = append(r.events, "moved "+string(to.ID))
+}
+func (r *recorder) Established(callID, fromTag, toTag string) {
+	r.events = append(r.events, "established "+toTag)
+}
+func (r *recorder) End(callID, fromTag string) { r.events = append(r.events, "end "+callID) }
+
+func member(id graph.ID) target.Target {
+	return target.Target{ID: id, Addr: "127.0.0.1:5080", Transport: "udp", Member: &graph.Member{ID: id}}
+}
+
+func TestTableCountsAndAccounting(t *testing.T) {
+	rec := &recorder{}
+	tab := New(rec)
+	contact := target.Target{ID: "registrar.alice.1", Group: "alice@example.com", Addr: "10.0.0.5:5060", Transport: "udp"}
+	tab.Start(member("m1"), "c1", "f1", "alice", "bob")
+	tab.Start(contact, "c2", "f2", "carol", "alice")
+	tab.Moved("c1", "f1", member("m2"))
+	tab.Established("c1", "f1", "t1")
+	for _, c := range []struct {
+		id   graph.ID
+		want int
+	}{{"m1", 0}, {"m2", 1}, {"registrar.alice.1", 1}} {
+		if got := tab.Active(c.id); got != c.want {
+			t.Errorf("Active(%s) = %d, want %d", c.id, got, c.want)
+		}
+	}
+	d, ok := tab.Lookup("c1")
+	if !ok || d.Target != "m2" || d.ToTag != "t1" || !d.Established || d.Addr != "127.0.0.1:5080" {
+		t.Fatalf("Lookup(c1) = %+v, %v", d, ok)
+	}
+	if _, ok := tab.End("c1", "f1"); !ok {
+		t.Fatal("End(c1) found nothing")
+	}
+	if _, ok := tab.End("c1", "f1"); ok {
+		t.Error("End twice ended twice")
+	}
+	if tab.Active("m2") != 0 {
+		t.Errorf("m2 still counts %d", tab.Active("m2"))
+	}
+	// Only member targets are accounted to the member state.
+	want := []string{"start m1", "moved m2", "established t1", "end c1"}
+	if len(rec.events) != len(want) {
+		t.Fatalf("events %v, want %v", rec.events, want)
+	}
+	for i := range want {
+		if rec.events[i] != want[i] {
+			t.Fatalf("events %v, want %v", rec.events, want)
+		}
+	}
+}
+
+func TestTableExpire(t *testing.T) {
+	tab := New(nil)
+	now := time.Now()
+	tab.now = func() time.Time { return now.Add(-time.Hour) }
+	tab.Start(member("m1"), "old", "f", "a", "b")
+	tab.now = func() time.Time { return now }
+	tab.Start(member("m1"), "new", "f", "a", "b")
+	gone := tab.Expire(30*time.Minute, now)
+	if len(gone) != 1 || gone[0].CallID != "old" {
+		t.Fatalf("expired %+v", gone)
+	}
+	if tab.Active("m1") != 1 || len(tab.Dialogs()) != 1 {
+		t.Errorf("after expiry: %d active, %d dialogs", tab.Active("m1"), len(tab.Dialogs()))
+	}
+}
