@@ -106,3 +106,37 @@ func DefaultEdgeLimits() EdgeLimits {
 		TCPIdleTimeout: DefaultTCPIdleTimeout, TCPMessageTimeout: DefaultTCPMessageTimeout,
 	}
 }
+
+// Filter runs only the filters for req: what the proxy does before it
+// answers a request itself (an OPTIONS ping to its own address), so that
+// a scanner's probe is dropped like any other request the filters refuse.
+func (g *Graph) Filter(req *Request, st State) Decision {
+	var d Decision
+	ctx := &req.ctx
+	*ctx = evalContext{req: req, graph: g, state: st}
+	defer func() { *ctx = evalContext{} }()
+	g.runFilters(ctx, &d, nil)
+	return d
+}
+
+// WithDefaults fills the zero fields of l (a graph built by hand, not by
+// the compiler) with the defaults.
+func (l EdgeLimits) WithDefaults() EdgeLimits {
+	d := DefaultEdgeLimits()
+	for _, f := range [...]struct{ v, def *int }{
+		{&l.MaxMessageUDP, &d.MaxMessageUDP}, {&l.MaxMessageTCP, &d.MaxMessageTCP}, {&l.MaxBody, &d.MaxBody},
+		{&l.MaxHeaders, &d.MaxHeaders}, {&l.MaxHeaderLine, &d.MaxHeaderLine}, {&l.MaxRequestURI, &d.MaxRequestURI},
+		{&l.MaxVia, &d.MaxVia}, {&l.TCPMaxConnections, &d.TCPMaxConnections}, {&l.TCPMaxPerSource, &d.TCPMaxPerSource},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	if l.TCPIdleTimeout <= 0 {
+		l.TCPIdleTimeout = d.TCPIdleTimeout
+	}
+	if l.TCPMessageTimeout <= 0 {
+		l.TCPMessageTimeout = d.TCPMessageTimeout
+	}
+	return l
+}

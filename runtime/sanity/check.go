@@ -54,12 +54,12 @@ var single = [numKinds]bool{kindFrom: true, kindTo: true, kindCallID: true, kind
 
 // Reason phrases are constants so that a failing check allocates nothing.
 var (
-	dupReason = [numKinds]string{kindFrom: "Multiple From header fields", kindTo: "Multiple To header fields",
-		kindCallID: "Multiple Call-ID header fields", kindCSeq: "Multiple CSeq header fields",
-		kindMaxForwards: "Multiple Max-Forwards header fields", kindContentLength: "Multiple Content-Length header fields",
-		kindContentType: "Multiple Content-Type header fields", kindExpires: "Multiple Expires header fields"}
-	missingReason = [numKinds]string{kindFrom: "Missing From header field", kindTo: "Missing To header field",
-		kindCallID: "Missing Call-ID header field", kindCSeq: "Missing CSeq header field"}
+	dupReason = [numKinds]string{kindFrom: "Multiple From headers", kindTo: "Multiple To headers",
+		kindCallID: "Multiple Call-ID headers", kindCSeq: "Multiple CSeq headers",
+		kindMaxForwards: "Multiple Max-Forwards headers", kindContentLength: "Multiple Content-Length headers",
+		kindContentType: "Multiple Content-Type headers", kindExpires: "Multiple Expires headers"}
+	missingReason = [numKinds]string{kindFrom: "Missing From header", kindTo: "Missing To header",
+		kindCallID: "Missing Call-ID header", kindCSeq: "Missing CSeq header"}
 )
 
 // scan is the state of one Check.
@@ -100,13 +100,13 @@ var (
 	failHeaderLine   = bad(RuleHeaderLine, "Header field too long")
 	failViaCount     = bad(RuleViaCount, "Too many Via header field values")
 	failVia          = bad(RuleVia, "Malformed Via header field")
-	failMissingVia   = bad(RuleMissing, "Missing Via header field")
+	failMissingVia   = bad(RuleMissing, "Missing Via header")
 	failCSeq         = bad(RuleCSeq, "Bad CSeq number")
 	failCSeqMethod   = bad(RuleCSeqMethod, "CSeq method does not match the request method")
 	failMaxForwards  = bad(RuleMaxForwards, "Bad Max-Forwards")
 	failCL           = bad(RuleContentLength, "Bad Content-Length")
 	failCLMissing    = bad(RuleContentLength, "Missing Content-Length on a stream")
-	failCLMismatch   = bad(RuleLengthMismatch, "Content-Length larger than the body")
+	failCLMismatch   = bad(RuleLengthMismatch, "Content-Length does not match the body")
 	failExpires      = bad(RuleExpires, "Bad Expires")
 	failCallID       = bad(RuleHeaderSyntax, "Bad Call-ID")
 	failQuoted       = bad(RuleQuoted, "Unterminated quoted string")

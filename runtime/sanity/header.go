@@ -158,7 +158,10 @@ func (s *scan) cseq(v []byte) *fail {
 	if len(m) == len(v[i:]) || len(m) == 0 || !allToken(m) {
 		return failCSeq // no LWS before the method, or no method
 	}
-	if !s.response && !bytes.Equal(m, s.method) {
+	// Methods are case-sensitive (RFC 3261 §7.1), but the proxy's
+	// validation after the parse cannot tell case apart (sipgo upper-cases
+	// the request line), so neither does this check: the two agree.
+	if !s.response && !bytes.EqualFold(m, s.method) {
 		return failCSeqMethod
 	}
 	return nil
