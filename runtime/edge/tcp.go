@@ -186,7 +186,7 @@ func (c *conn) drain() {
 		v := conf.tcp.Check(msg, sanity.Streamed)
 		switch v.Action {
 		case sanity.Pass:
-			c.out = append(c.out, msg...)
+			c.out = append(c.out, msg[:sanity.Normalize(msg)]...)
 		case sanity.Answer:
 			gd.count(v, c.answer(msg, v, conf.extra))
 		default:

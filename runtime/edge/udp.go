@@ -64,7 +64,7 @@ func (c *PacketConn) admit(msg []byte, addr net.Addr) int {
 	v := conf.udp.Check(msg, sanity.Datagram)
 	switch v.Action {
 	case sanity.Pass:
-		return v.Len
+		return sanity.Normalize(msg[:v.Len])
 	case sanity.Answer:
 		c.gd.count(v, c.answer(msg, src, v, conf.extra))
 	default:

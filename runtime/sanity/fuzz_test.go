@@ -52,6 +52,12 @@ func FuzzCheck(f *testing.F) {
 			}
 		}
 		TopVia(msg)
+		if v.Action == Pass {
+			cp := append([]byte(nil), msg[:v.Len]...)
+			if n := Normalize(cp); n > len(cp) || n < 0 {
+				t.Fatalf("Normalize grew the message")
+			}
+		}
 		fr := NewFramer(Limits{})
 		fr.Feed(msg)
 		for range 16 {
@@ -76,7 +82,8 @@ func FuzzParse(f *testing.F) {
 		if v.Action != Pass || isKeepalive(msg) {
 			return
 		}
-		m, err := sip.ParseMessage(msg[:v.Len])
+		cp := append([]byte(nil), msg[:v.Len]...)
+		m, err := sip.ParseMessage(cp[:Normalize(cp)])
 		if err != nil {
 			return
 		}

@@ -287,3 +287,35 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	})
 }
+
+func TestNormalize(t *testing.T) {
+	in := "INVITE sip:a@b;x SIP/2.0\r\n" +
+		"TO :\r\n sip:a@b ;   tag    = 1918181833n\r\n" +
+		"from   : \"J Rosenberg \\\\\\\"\"       <sip:c@d>\r\n  ;\r\n  tag = 98asjd8\r\n" +
+		"cseq: 0009\r\n  INVITE\r\n" +
+		"Via  : SIP  /   2.0\r\n /UDP\r\n    192.0.2.2;branch=390skdjuw\r\n" +
+		"Subject: a  ;  b\r\n" +
+		"Content-Length: 4\r\n\r\nbody"
+	want := "INVITE sip:a@b;x SIP/2.0\r\n" +
+		"TO : sip:a@b;tag=1918181833n\r\n" +
+		"from : \"J Rosenberg \\\\\\\"\" <sip:c@d>;tag=98asjd8\r\n" +
+		"cseq: 0009 INVITE\r\n" +
+		"Via : SIP/2.0/UDP 192.0.2.2;branch=390skdjuw\r\n" +
+		"Subject: a ; b\r\n" +
+		"Content-Length: 4\r\n\r\nbody"
+	b := []byte(in)
+	if got := string(b[:Normalize(b)]); got != want {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+	plain := []byte(invite)
+	if n := Normalize(plain); n != len(invite) || string(plain) != invite {
+		t.Error("a message without folded lines changed")
+	}
+	m, err := sip.ParseMessage(b[:Normalize([]byte(in))])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tag, _ := m.(*sip.Request).From().Params.Get("tag"); tag != "98asjd8" {
+		t.Errorf("From tag %q", tag)
+	}
+}
