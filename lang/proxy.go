@@ -20,12 +20,15 @@ type Proxy struct {
 	// Exit is the socket ("udp:IP:PORT", one of Listen) that traffic to
 	// carriers leaves from.
 	Exit Value[string]
+	// ServerHeader is the Server/User-Agent value; unset writes none.
+	ServerHeader Value[string]
 }
 
 var proxySchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "listen"}, {Name: "advertise"}, {Name: "domains"}, {Name: "admin"},
 		{Name: "ring_timeout"}, {Name: "max_call_duration"}, {Name: "max_inflight"}, {Name: "exit"},
+		{Name: "server_header"},
 	},
 }
 
@@ -48,6 +51,7 @@ func (l *loader) decodeProxy(b *hcl.Block) hcl.Diagnostics {
 	attr(a, "max_call_duration", decodeDuration, &p.MaxCallDuration, &diags)
 	attr(a, "max_inflight", decodeInt, &p.MaxInflight, &diags)
 	attr(a, "exit", decodeString, &p.Exit, &diags)
+	attr(a, "server_header", decodeString, &p.ServerHeader, &diags)
 	l.cfg.Proxy = p
 	return diags
 }

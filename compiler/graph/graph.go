@@ -62,6 +62,8 @@ type Graph struct {
 	LCR *LCRTable
 	// Routes are evaluated in file order, first match wins.
 	Routes []*Route
+	// Security holds the flood, limits and Server header settings.
+	Security Security
 
 	trustedByName map[string]*Trusted
 	nodes         map[ID]any

@@ -41,7 +41,7 @@ type Row struct {
 // Nodes returns the canonical view of every node of g in a stable order:
 // the proxy block first, then graph.IDs order.
 func Nodes(g *graph.Graph) []*Node {
-	nodes := []*Node{proxyNode(g)}
+	nodes := append([]*Node{proxyNode(g)}, securityNodes(g)...)
 	pos := positions(g)
 	for _, id := range g.IDs() {
 		if n := view(g, id, pos); n != nil {
@@ -56,6 +56,11 @@ func Nodes(g *graph.Graph) []*Node {
 func View(g *graph.Graph, id graph.ID) *Node {
 	if id == ProxyID {
 		return proxyNode(g)
+	}
+	for _, n := range securityNodes(g) {
+		if n.ID == id {
+			return n
+		}
 	}
 	return view(g, id, positions(g))
 }
@@ -108,6 +113,7 @@ func proxyNode(g *graph.Graph) *Node {
 		{Name: "ring_timeout", Value: durationOrNil(p.RingTimeout)},
 		{Name: "max_call_duration", Value: durationOrNil(p.MaxCallDuration)},
 		{Name: "max_inflight", Value: intOrNil(p.MaxInflight)},
+		{Name: "server_header", Value: stringOrNil(g.Security.ServerHeader)},
 	}}
 }
 
