@@ -91,6 +91,18 @@ type Proxy struct {
 	// The compiler sets it (at least 1; 2000 by default); zero, in a
 	// graph built by hand, means the runtime's default.
 	MaxInflight int
+	// DialogValidation checks in-dialog requests against the dialog table
+	// (unknown dialog: 481; forged route set: 403; CSeq not increasing:
+	// 400). The compiler sets it true unless the policy turns it off; a
+	// graph built by hand has it off.
+	DialogValidation bool
+	// InDialogTimeout bounds the wait for the first answer to an
+	// in-dialog request; then the sender gets 408 and the dialog ends.
+	// Zero means the runtime's default (5s).
+	InDialogTimeout time.Duration
+	// TopologyHiding hides each side of a call from the other: Via and
+	// Record-Route stripped and restored, Contact replaced by the proxy's.
+	TopologyHiding bool
 }
 
 // Listen is one listening socket.

@@ -106,6 +106,9 @@ func proxyNode(g *graph.Graph) *Node {
 		{Name: "ring_timeout", Value: durationOrNil(p.RingTimeout)},
 		{Name: "max_call_duration", Value: durationOrNil(p.MaxCallDuration)},
 		{Name: "max_inflight", Value: intOrNil(p.MaxInflight)},
+		{Name: "dialog_validation", Value: p.DialogValidation},
+		{Name: "in_dialog_timeout", Value: durationOrNil(p.InDialogTimeout)},
+		{Name: "topology_hiding", Value: p.TopologyHiding},
 	}}
 }
 
