@@ -40,6 +40,13 @@ type Dialog struct {
 	Callee      string    `json:"callee"`
 	Started     time.Time `json:"started"`
 	Established bool      `json:"established"`
+	// Legs holds what the proxy learnt of each party from the INVITE and
+	// its 2xx (Record and Answer); nil until Record is called.
+	Legs *Legs `json:"-"`
+	// CallerCSeq and CalleeCSeq are the highest CSeq numbers seen in
+	// requests from each party (0: none yet from the callee).
+	CallerCSeq uint32 `json:"-"`
+	CalleeCSeq uint32 `json:"-"`
 }
 
 // Accounting is told of the calls of one kind of target, so that the
@@ -69,8 +76,14 @@ type Table struct {
 type shard struct {
 	mu sync.Mutex
 	m  map[string]*entry
-	_  [48]byte // keeps neighbouring shards' mutexes off one cache line
+	// tokens maps topology-hiding tokens of the dialogs whose token
+	// hashes to this shard to their Call-ID and From tag.
+	tokens map[string]key
+	_      [40]byte // keeps neighbouring shards' mutexes off one cache line
 }
+
+// key names a dialog in the table.
+type key struct{ callID, fromTag string }
 
 type entry struct {
 	d     Dialog
@@ -84,6 +97,7 @@ func New(members Accounting) *Table {
 	t := &Table{members: members, now: time.Now}
 	for i := range t.shards {
 		t.shards[i].m = make(map[string]*entry)
+		t.shards[i].tokens = make(map[string]key)
 	}
 	return t
 }
@@ -225,6 +239,7 @@ func (t *Table) End(callID, fromTag string) (Dialog, bool) {
 	if e == nil {
 		return Dialog{}, false
 	}
+	t.dropToken(e.d.Legs)
 	if t.members != nil {
 		t.members.End(callID, fromTag)
 	}
@@ -287,8 +302,9 @@ func (t *Table) Expire(maxAge time.Duration, now time.Time) []Dialog {
 		}
 		sh.mu.Unlock()
 	}
-	if t.members != nil {
-		for _, d := range gone {
+	for _, d := range gone {
+		t.dropToken(d.Legs)
+		if t.members != nil {
 			t.members.End(d.CallID, d.FromTag)
 		}
 	}

@@ -41,6 +41,21 @@ type Branch struct {
 	// onAnswer is called once, on the first answer from downstream (the
 	// admission slot goes back then); nil means nobody cares.
 	onAnswer func()
+	// rewrite changes each response before it goes upstream (topology
+	// hiding); nil means none.
+	rewrite func(*sip.Response) *sip.Response
+}
+
+// SetRewrite installs fn to change every response (our Via popped) before
+// it goes upstream; the Outcome still holds the response as received.
+func (b *Branch) SetRewrite(fn func(*sip.Response) *sip.Response) { b.rewrite = fn }
+
+func (b *Branch) upstream(res *sip.Response) *sip.Response {
+	res.RemoveHeader("Via")
+	if b.rewrite != nil {
+		return b.rewrite(res)
+	}
+	return res
 }
 
 // NewBranch prepares a branch that sends fwd (built by Copy from req) and
@@ -225,7 +240,9 @@ func (b *Branch) stop() {
 // anyway (against §9.1's advice), so that a callee which was only slow does
 // not ring, or answer, a call that has moved on.
 func (b *Branch) abandon() {
-	b.sendCancel()
+	if b.fwd.IsInvite() {
+		b.sendCancel() // a non-INVITE cannot be cancelled
+	}
 	b.ct.Terminate()
 }
 
@@ -244,7 +261,7 @@ func (b *Branch) ReplyError(err error) {
 // request's source. A 2xx the server transaction refuses (it was cancelled
 // meanwhile, P6) goes out statelessly.
 func (b *Branch) Relay(res *sip.Response) {
-	res.RemoveHeader("Via")
+	res = b.upstream(res)
 	res.SetDestination(b.req.Source())
 	if b.finalSent {
 		if res.IsSuccess() {
@@ -269,8 +286,7 @@ func (b *Branch) Relay(res *sip.Response) {
 // relayRetransmission relays a retransmitted 2xx (P11); sipgo calls it
 // from the client transaction, which outlives the handler.
 func (b *Branch) relayRetransmission(res *sip.Response) {
-	res.RemoveHeader("Via")
-	b.r.WriteUpstream(res, b.req)
+	b.r.WriteUpstream(b.upstream(res), b.req)
 }
 
 // sendCancel sends a CANCEL for the branch (same branch and CSeq number,
@@ -342,6 +358,15 @@ func Cancelled(c <-chan struct{}) bool {
 // for an INVITE (ignored otherwise); noAnswer bounds the wait for the
 // first answer (0: Timer B/F only).
 func (r *Relay) Single(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, ring, noAnswer time.Duration) Outcome {
+	return r.SingleWith(req, tx, fwd, ring, noAnswer, nil, nil)
+}
+
+// SingleWith is Single with a rewrite of the responses (see SetRewrite)
+// and a hook called when the request times out (no answer within
+// noAnswer or Timer F), before the sender gets its 408: what the hook
+// does (end the dialog) is done when the sender learns of it.
+func (r *Relay) SingleWith(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, ring, noAnswer time.Duration,
+	rewrite func(*sip.Response) *sip.Response, onTimeout func()) Outcome {
 	var cancel <-chan struct{}
 	if req.IsInvite() {
 		var ok bool
@@ -352,10 +377,23 @@ func (r *Relay) Single(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Requ
 		ring = 0
 	}
 	b := r.NewBranch(req, tx, fwd, cancel, nil)
+	b.rewrite = rewrite
 	if err := b.Start(context.Background()); err != nil {
 		r.Log.Debug("relay failed", "method", string(req.Method), "destination", fwd.Destination(), "error", err)
 		b.ReplyError(err)
 		return Outcome{Relayed: true}
 	}
-	return b.Run(nil, noAnswer, ring)
+	var retry func(int) bool
+	if onTimeout != nil {
+		retry = func(code int) bool { return code == 0 } // answered below
+	}
+	out := b.Run(retry, noAnswer, ring)
+	if !out.Relayed && out.Final == nil {
+		if errors.Is(out.Err, sip.ErrTransactionTimeout) {
+			onTimeout()
+		}
+		b.ReplyError(out.Err)
+		out.Relayed = true
+	}
+	return out
 }
