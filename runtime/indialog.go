@@ -51,9 +51,27 @@ func (s *Server) inDialog(g *graph.Graph, req *sip.Request, tx sip.ServerTransac
 				"call_id", d.CallID, "target", d.Target, "timeout", inDialogTimeout(g))
 		}
 	}
+	if req.Method == sip.BYE {
+		rewrite = endsDialog(rewrite, func() { s.endDialog(req) })
+	}
 	out := s.relay.SingleWith(req, tx, fwd, ringTimeout(g), inDialogTimeout(g), rewrite, timedOut)
 	if req.Method == sip.BYE && (out.Final != nil || out.Err != nil) {
 		s.endDialog(req)
+	}
+}
+
+// endsDialog wraps the rewrite of a BYE's responses so that the dialog
+// ends (end) before the final response goes upstream: once the sender
+// knows, the table agrees.
+func endsDialog(rewrite func(*sip.Response) *sip.Response, end func()) func(*sip.Response) *sip.Response {
+	return func(res *sip.Response) *sip.Response {
+		if res.StatusCode >= 200 {
+			end()
+		}
+		if rewrite != nil {
+			return rewrite(res)
+		}
+		return res
 	}
 }
 
@@ -89,7 +107,7 @@ func (s *Server) matchDialog(g *graph.Graph, req *sip.Request) (match, int, stri
 	}
 	d, side, v := s.dialogs.Match(sipmsg.CallID(req), sipmsg.Tag(req.From()), sipmsg.ToTag(req), cseq, req.Method)
 	switch {
-	case v == dialog.Unknown && validate:
+	case v == dialog.Unknown && validate && inviteDialogOnly(req.Method):
 		return match{}, 481, "Call/Transaction Does Not Exist"
 	case v == dialog.Unknown:
 		return match{}, 0, ""
@@ -103,6 +121,18 @@ func (s *Server) matchDialog(g *graph.Graph, req *sip.Request) (match, int, stri
 		return match{}, 403, "Route Set Does Not Match The Dialog"
 	}
 	return match{d: d, side: side, found: true}, 0, ""
+}
+
+// inviteDialogOnly reports whether a method is only sent inside an INVITE
+// dialog, the dialogs the table tracks. Other in-dialog requests (NOTIFY,
+// SUBSCRIBE, REFER, MESSAGE, ...) may belong to a subscription dialog the
+// table does not track, so an unknown one is relayed by its route set.
+func inviteDialogOnly(m sip.RequestMethod) bool {
+	switch m {
+	case sip.BYE, sip.INVITE, sip.ACK, sip.UPDATE, sip.PRACK, sip.INFO:
+		return true
+	}
+	return false
 }
 
 // routeGiven reports whether the Route headers of req are the route set

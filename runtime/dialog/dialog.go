@@ -76,14 +76,8 @@ type Table struct {
 type shard struct {
 	mu sync.Mutex
 	m  map[string]*entry
-	// tokens maps topology-hiding tokens of the dialogs whose token
-	// hashes to this shard to their Call-ID and From tag.
-	tokens map[string]key
-	_      [40]byte // keeps neighbouring shards' mutexes off one cache line
+	_  [48]byte // keeps neighbouring shards' mutexes off one cache line
 }
-
-// key names a dialog in the table.
-type key struct{ callID, fromTag string }
 
 type entry struct {
 	d     Dialog
@@ -97,7 +91,6 @@ func New(members Accounting) *Table {
 	t := &Table{members: members, now: time.Now}
 	for i := range t.shards {
 		t.shards[i].m = make(map[string]*entry)
-		t.shards[i].tokens = make(map[string]key)
 	}
 	return t
 }
@@ -239,7 +232,6 @@ func (t *Table) End(callID, fromTag string) (Dialog, bool) {
 	if e == nil {
 		return Dialog{}, false
 	}
-	t.dropToken(e.d.Legs)
 	if t.members != nil {
 		t.members.End(callID, fromTag)
 	}
@@ -302,9 +294,8 @@ func (t *Table) Expire(maxAge time.Duration, now time.Time) []Dialog {
 		}
 		sh.mu.Unlock()
 	}
-	for _, d := range gone {
-		t.dropToken(d.Legs)
-		if t.members != nil {
+	if t.members != nil {
+		for _, d := range gone {
 			t.members.End(d.CallID, d.FromTag)
 		}
 	}

@@ -40,8 +40,11 @@ type Legs struct {
 	// callee's tag), for the BYE the proxy sends itself.
 	From *sip.FromHeader
 	To   *sip.ToHeader
-	// Token maps the proxy's Contact back to this dialog when topology
-	// hiding is on; "" otherwise.
+	// Token is the user part of the Contact the proxy shows each side
+	// when topology hiding is on ("" otherwise); an in-dialog request to
+	// it must belong to this dialog. Dialogs are found by Call-ID and
+	// tags, which topology hiding leaves alone; masking the Call-ID would
+	// need an index by token.
 	Token string
 }
 
@@ -76,12 +79,6 @@ func (t *Table) Record(callID, fromTag string, req *sip.Request, hide bool) *Leg
 		e.d.CallerCSeq = cseqOf(req)
 	}
 	sh.mu.Unlock()
-	if e != nil && l.Token != "" {
-		ts := t.shardFor(l.Token)
-		ts.mu.Lock()
-		ts.tokens[l.Token] = key{callID, fromTag}
-		ts.mu.Unlock()
-	}
 	return l
 }
 
@@ -162,55 +159,6 @@ func (t *Table) Match(callID, fromTag, toTag string, cseq uint32, method sip.Req
 	}
 	*last = cseq
 	return e.d, side, Known
-}
-
-// ByToken returns the Call-ID and From tag of the dialog a
-// topology-hiding token belongs to.
-func (t *Table) ByToken(token string) (callID, fromTag string, ok bool) {
-	sh := t.shardFor(token)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	k, ok := sh.tokens[token]
-	return k.callID, k.fromTag, ok
-}
-
-func (t *Table) dropToken(l *Legs) {
-	if l == nil || l.Token == "" {
-		return
-	}
-	sh := t.shardFor(l.Token)
-	sh.mu.Lock()
-	delete(sh.tokens, l.Token)
-	sh.mu.Unlock()
-}
-
-// Find returns the dialog callID/fromTag.
-func (t *Table) Find(callID, fromTag string) (Dialog, bool) {
-	sh := t.shardFor(callID)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if e := sh.find(callID, fromTag); e != nil {
-		return e.d, true
-	}
-	return Dialog{}, false
-}
-
-// NextCSeq returns the CSeq number for a request the proxy sends itself
-// on behalf of side's party (its last one plus one) and records it.
-func (t *Table) NextCSeq(callID, fromTag string, side Side) uint32 {
-	sh := t.shardFor(callID)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	e := sh.find(callID, fromTag)
-	if e == nil {
-		return 1
-	}
-	last := &e.d.CallerCSeq
-	if side == Callee {
-		last = &e.d.CalleeCSeq
-	}
-	*last++
-	return *last
 }
 
 func cseqOf(req *sip.Request) uint32 {
