@@ -98,7 +98,8 @@ func (s *Server) forwardAck(g *graph.Graph, req *sip.Request) {
 // status to refuse it with, 0 when it may go on.
 func (s *Server) matchDialog(g *graph.Graph, req *sip.Request) (match, int, string) {
 	validate := g.Proxy.DialogValidation
-	if !validate && !g.Proxy.TopologyHiding {
+	if !validate && !g.Proxy.TopologyHiding && s.self.HiddenToken(&req.Recipient) == "" {
+		// A hidden dialog keeps its hiding after a reload turned it off.
 		return match{}, 0, ""
 	}
 	var cseq uint32
