@@ -24,11 +24,17 @@ build:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-# sipp and dot are the only tools the tests need beyond Go.
+# The tools the tests need beyond Go: sipp (callers and simulated boxes),
+# dot (graph rendering), PostgreSQL (credential store tests), baresip (a
+# real phone) and sipvicious (a real scanner).
+DEB_PKGS = sip-tester graphviz postgresql baresip sipvicious
+
 deps:
-	@if ! command -v sipp >/dev/null 2>&1 || ! command -v dot >/dev/null 2>&1; then \
-		echo "installing sip-tester (sipp) and graphviz (dot)"; \
-		$(SUDO) apt-get update && $(SUDO) apt-get install -y sip-tester graphviz; \
+	@if ! command -v sipp >/dev/null 2>&1 || ! command -v dot >/dev/null 2>&1 || \
+	    ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || \
+	    ! command -v baresip >/dev/null 2>&1 || ! command -v svmap >/dev/null 2>&1; then \
+		echo "installing $(DEB_PKGS)"; \
+		$(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y $(DEB_PKGS); \
 	fi
 
 clean:

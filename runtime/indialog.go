@@ -220,7 +220,10 @@ func (s *Server) inDialogTarget(req *sip.Request) (dest, transport string) {
 	}
 	// A request from the caller's side of a known dialog goes to the
 	// dialog's target even when its Request-URI says otherwise.
-	if d, ok := s.dialogs.Lookup(sipmsg.CallID(req)); ok && d.FromTag == sipmsg.Tag(req.From()) && d.Addr != "" {
+	// A fork may have given the caller several dialogs (§16.7 step 5): only
+	// the one the table tracks goes to its target.
+	if d, ok := s.dialogs.Lookup(sipmsg.CallID(req)); ok && d.FromTag == sipmsg.Tag(req.From()) && d.Addr != "" &&
+		(d.ToTag == "" || d.ToTag == sipmsg.ToTag(req)) {
 		return d.Addr, d.Transport
 	}
 	return sipmsg.URITarget(&req.Recipient)

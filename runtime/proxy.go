@@ -37,6 +37,11 @@ func (s *Server) initial(g *graph.Graph, req *sip.Request, tx sip.ServerTransact
 			}
 		}()
 		v, d := s.decide(g, req)
+		if toRegistered(&d) {
+			held = false
+			s.forkInvite(g, req, tx, v, &d, s.releaseOnce())
+			return
+		}
 		if it := s.targets(v, &d); it != nil {
 			held = false
 			s.proxyInvite(g, req, tx, v, it)
@@ -45,8 +50,21 @@ func (s *Server) initial(g *graph.Graph, req *sip.Request, tx sip.ServerTransact
 		s.act(req, tx, &d)
 		return
 	}
-	_, d := s.decide(g, req)
-	s.act(req, tx, &d)
+	v, d := s.decide(g, req)
+	switch {
+	case d.Action == graph.ActionRegister:
+		s.register(req, tx)
+	case toRegistered(&d):
+		s.toContacts(req, tx, v)
+	default:
+		s.act(req, tx, &d)
+	}
+}
+
+// toRegistered reports whether d relays to the contacts of a registered
+// user.
+func toRegistered(d *graph.Decision) bool {
+	return d.Action == graph.ActionRelay && d.Route != nil && d.Route.Target == graph.TargetRegistrar
 }
 
 // targets returns the iterator over the targets of a relay decision, nil

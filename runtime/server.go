@@ -28,6 +28,7 @@ import (
 	"github.com/sipfront/sipfront/runtime/dialog"
 	"github.com/sipfront/sipfront/runtime/forward"
 	"github.com/sipfront/sipfront/runtime/intake"
+	"github.com/sipfront/sipfront/runtime/registrar"
 	"github.com/sipfront/sipfront/runtime/state"
 	"github.com/sipfront/sipfront/runtime/stubs"
 	"github.com/sipfront/sipfront/runtime/target"
@@ -59,6 +60,11 @@ type Config struct {
 	Registrations graph.Registrations
 	Auth          graph.Authenticator
 	Carriers      graph.Carriers
+	// Registrar answers REGISTER for routes to the registrar and holds the
+	// contacts calls to registered users fork to; it also answers
+	// registered() when Registrations is nil. nil: no registrar (serve
+	// refuses policies with one unless Served says otherwise).
+	Registrar *registrar.Registrar
 	// Served is what this runtime serves; the zero value means
 	// DefaultServed.
 	Served Served
@@ -175,6 +181,9 @@ func New(cfg Config) (*Server, error) {
 	if s.cfg.Served.Kinds == nil {
 		s.cfg.Served = DefaultServed()
 	}
+	if s.cfg.Registrar == nil {
+		s.cfg.Served = s.cfg.Served.withoutRegistrar()
+	}
 	s.state = StateOf(cfg, s.store)
 	s.dialogs = dialog.New(memberAccounting{s.store})
 	g, err := s.load()
@@ -206,6 +215,7 @@ func (s *Server) load() (*graph.Graph, error) {
 	if err := s.cfg.Served.Check(g); err != nil {
 		return nil, err
 	}
+	s.attachRegistrar(g)
 	return g, nil
 }
 
@@ -395,6 +405,8 @@ func StateOf(cfg Config, st *state.Store) graph.State {
 	)
 	if cfg.Registrations != nil {
 		r = cfg.Registrations
+	} else if cfg.Registrar != nil {
+		r = cfg.Registrar
 	}
 	if cfg.Auth != nil {
 		a = cfg.Auth

@@ -19,17 +19,19 @@ type Served struct {
 }
 
 // DefaultServed returns what this version serves: filters, trusted groups,
-// pools, members, prefix tables and routes to pools, over udp and tcp.
-// Auth, credentials, aliases, registrar and carriers (and routes to the
-// registrar or carriers) are not served yet; the packages that serve them
-// add themselves here.
+// pools, members, prefix tables, the registrar and routes to pools and to
+// the registrar, over udp and tcp. Auth, credentials, aliases and carriers
+// (and routes to carriers) are not served yet; the packages that serve them
+// add themselves here. A Server without a Config.Registrar does not serve
+// the registrar (New takes it out).
 func DefaultServed() Served {
 	return Served{
 		Kinds: map[graph.Kind]bool{
 			graph.KindFilter: true, graph.KindTrusted: true, graph.KindPool: true,
 			graph.KindMember: true, graph.KindPrefixes: true, graph.KindRoute: true,
+			graph.KindRegistrar: true,
 		},
-		Targets:    map[graph.TargetKind]bool{graph.TargetPool: true},
+		Targets:    map[graph.TargetKind]bool{graph.TargetPool: true, graph.TargetRegistrar: true},
 		Transports: map[string]bool{"udp": true, "tcp": true},
 	}
 }

@@ -47,6 +47,7 @@ is read from ` + admin.TokenEnv + `.
 		ctlGet(o, "pools", "Show pools and members: declared and observed state, calls, free capacity", "/v1/pools", renderPools),
 		ctlGet(o, "overrides", "List runtime overrides (drift from the policy)", "/v1/overrides", renderOverrides),
 		ctlCalls(o),
+		ctlRegistrations(o),
 		ctlMode(o, "enable", "Put a member back in service (clears a mode-only override)"),
 		ctlMode(o, "disable", "Stop sending new calls to a member at once"),
 		ctlMode(o, "drain", "Send no new calls to a member; let its calls end (pools shows drained)"),

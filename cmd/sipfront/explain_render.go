@@ -30,12 +30,13 @@ type explainStep struct {
 // explainResult is the final decision.
 type explainResult struct {
 	plan.Outcome
-	Reason      string     `json:"reason,omitempty"`
-	TargetURI   string     `json:"target_uri,omitempty"`
-	AuthUser    string     `json:"auth_user,omitempty"`
-	AuthTrusted graph.ID   `json:"auth_trusted,omitempty"`
-	AliasFrom   string     `json:"alias_from,omitempty"`
-	Logged      []graph.ID `json:"logged,omitempty"`
+	Reason      string       `json:"reason,omitempty"`
+	TargetURI   string       `json:"target_uri,omitempty"`
+	AuthUser    string       `json:"auth_user,omitempty"`
+	AuthTrusted graph.ID     `json:"auth_trusted,omitempty"`
+	AliasFrom   string       `json:"alias_from,omitempty"`
+	Logged      []graph.ID   `json:"logged,omitempty"`
+	Fork        *explainFork `json:"fork,omitempty"`
 }
 
 // newExplanation pairs each trace step with its stage; notes inherit the
@@ -115,6 +116,7 @@ func writeExplanation(w io.Writer, e explanation) error {
 		}
 		fmt.Fprintf(&b, "  %-8s  %-*s  -> %s\n", "", width, "", note)
 	}
+	writeFork(&b, e.Decision.Fork)
 	fmt.Fprintf(&b, "\nDecision: %s\n", decisionText(e.Decision))
 	_, err := io.WriteString(w, b.String())
 	return err

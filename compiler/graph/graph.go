@@ -196,6 +196,9 @@ type Registrar struct {
 	Pos         Pos
 	MaxContacts int
 	MaxExpires  time.Duration
+	// MinExpires is the shortest registration accepted; a shorter one is
+	// refused with 423 Interval Too Brief.
+	MinExpires time.Duration
 }
 
 // Balance is a pool's member selection strategy.
@@ -387,6 +390,10 @@ type Route struct {
 	// the longest prefix of the R-URI user; nil when balancing alone picks.
 	Select *PrefixTable
 	Fork   Fork
+	// ForkTimeout is how long each q group of contacts rings in a serial
+	// fork, or all contacts in a parallel one; zero leaves a parallel fork
+	// to each branch's Timer C.
+	ForkTimeout time.Duration
 
 	// carriers is the one-element LCR list of a TargetCarrier route, built
 	// by Seal so that a decision does not allocate it.

@@ -6,14 +6,23 @@ package graph
 type StaticState struct {
 	// Users lists registered users.
 	Users map[string]bool
+	// Contacts lists the contacts of registered users, highest q first,
+	// when a test names them (a user with contacts is registered).
+	Contacts map[string][]Contact
 	// Down lists members and carriers that are unavailable.
 	Down map[ID]bool
 }
 
-var _ State = StaticState{}
+var (
+	_ State         = StaticState{}
+	_ ContactLister = StaticState{}
+)
 
 // Registered implements State.
-func (s StaticState) Registered(user string) bool { return s.Users[user] }
+func (s StaticState) Registered(user string) bool { return s.Users[user] || len(s.Contacts[user]) > 0 }
+
+// ContactsOf implements ContactLister.
+func (s StaticState) ContactsOf(user string) []Contact { return s.Contacts[user] }
 
 // Authenticate implements State: the request is authenticated when it names
 // its user (a test's auth_user).

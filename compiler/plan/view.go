@@ -77,6 +77,7 @@ func view(g *graph.Graph, id graph.ID, pos map[graph.ID]int) *Node {
 		return &Node{ID: n.ID, Kind: string(n.Kind()), Pos: n.Pos, Attrs: Attrs{
 			{Name: "max_contacts", Value: n.MaxContacts},
 			{Name: "max_expires", Value: durationOrNil(n.MaxExpires)},
+			{Name: "min_expires", Value: durationOrNil(n.MinExpires)},
 		}}
 	case *graph.Pool:
 		return poolNode(n)
@@ -260,6 +261,7 @@ func routeNode(pos int, r *graph.Route) *Node {
 		{Name: "to", Value: RouteTarget(r)},
 		{Name: "select", Value: sel},
 		{Name: "fork", Value: fork},
+		{Name: "fork_timeout", Value: durationOrNil(r.ForkTimeout)},
 		{Name: positionAttr, Value: pos},
 	}}
 }

@@ -64,6 +64,9 @@ type Options struct {
 	// (the running one), for GET /v1/policy; nil, or a nil answer, means
 	// they are not available (404 or 503).
 	Sources func(hash string) *PolicySources
+	// Registrations serves GET /v1/registrations; nil answers 404 (no
+	// registrar).
+	Registrations Registrations
 }
 
 // API is the admin HTTP handler.
@@ -128,6 +131,7 @@ func (a *API) routes() {
 	a.mux.Handle("/v1/policy", endpoint{"GET": a.policy})
 	a.mux.Handle("/v1/reload", endpoint{"POST": a.reload})
 	a.mux.Handle("/v1/overrides", endpoint{"GET": a.overrides})
+	a.mux.Handle("/v1/registrations", endpoint{"GET": a.registrations})
 	a.mux.HandleFunc("/v1/members/{id}/{action}", a.member)
 	a.mux.Handle("/metrics", endpoint{"GET": a.metrics})
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
