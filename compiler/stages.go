@@ -14,14 +14,15 @@ import (
 
 // Defaults of the proxy and registrar blocks (documented in docs/language.md).
 const (
-	defaultListen      = "udp:0.0.0.0:5060"
-	defaultAdmin       = "127.0.0.1:8080"
-	defaultRingTimeout = 3 * time.Minute
-	defaultMaxInflight = 2000 // runtime.DefaultMaxInflight
-	defaultMaxContacts = 5
-	defaultMaxExpires  = time.Hour
-	defaultMinExpires  = time.Minute
-	defaultForkTimeout = 20 * time.Second
+	defaultListen          = "udp:0.0.0.0:5060"
+	defaultAdmin           = "127.0.0.1:8080"
+	defaultRingTimeout     = 3 * time.Minute
+	defaultMaxInflight     = 2000            // runtime.DefaultMaxInflight
+	defaultInDialogTimeout = 5 * time.Second // runtime.DefaultInDialogTimeout
+	defaultMaxContacts     = 5
+	defaultMaxExpires      = time.Hour
+	defaultMinExpires      = time.Minute
+	defaultForkTimeout     = 20 * time.Second
 )
 
 func (c *compiler) proxy() {
@@ -73,7 +74,21 @@ func (c *compiler) proxy() {
 			c.errorf(p.MaxInflight.Range, "Invalid Admission Limit", "max_inflight bounds the INVITEs waiting for a member's first answer, so it is at least 1, not %d. Set it to about calls per second × the answer time you accept.", gp.MaxInflight)
 		}
 	}
+	c.inDialog(p, &gp)
 	c.g.Proxy = gp
+}
+
+// inDialog compiles the attributes that govern in-dialog traffic.
+func (c *compiler) inDialog(p *lang.Proxy, gp *graph.Proxy) {
+	gp.DialogValidation = !p.DialogValidation.Set || p.DialogValidation.Value
+	gp.TopologyHiding = p.TopologyHiding.Value
+	gp.InDialogTimeout = defaultInDialogTimeout
+	if p.InDialogTimeout.Set {
+		gp.InDialogTimeout = p.InDialogTimeout.Value
+		if gp.InDialogTimeout < 500*time.Millisecond || gp.InDialogTimeout > 32*time.Second {
+			c.errorf(p.InDialogTimeout.Range, "Invalid Duration", "in_dialog_timeout bounds the wait for a party's answer to an in-dialog request; it is between 500ms and 32s (Timer F), not %s.", gp.InDialogTimeout)
+		}
+	}
 }
 
 // parseListen parses "transport:host:port" (the transport defaults to udp).

@@ -164,6 +164,8 @@ type Server struct {
 	shedAt      atomic.Int64
 	shed        atomic.Uint64
 	shedLog     logLimiter
+	// dialogLog rate-limits the log lines of refused in-dialog requests.
+	dialogLog logLimiter
 }
 
 // New loads and checks the first graph and prepares the SIP stack; it opens

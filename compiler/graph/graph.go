@@ -96,6 +96,18 @@ type Proxy struct {
 	// Exit is the socket traffic to carriers leaves from (one of Listen);
 	// the zero Listen when the policy names none.
 	Exit Listen
+	// DialogValidation checks in-dialog requests against the dialog table
+	// (unknown dialog: 481; forged route set: 403; CSeq not increasing:
+	// 400). The compiler sets it true unless the policy turns it off; a
+	// graph built by hand has it off.
+	DialogValidation bool
+	// InDialogTimeout bounds the wait for the first answer to an
+	// in-dialog request; then the sender gets 408 and the dialog ends.
+	// Zero means the runtime's default (5s).
+	InDialogTimeout time.Duration
+	// TopologyHiding hides each side of a call from the other: Via and
+	// Record-Route stripped and restored, Contact replaced by the proxy's.
+	TopologyHiding bool
 }
 
 // Listen is one listening socket.
