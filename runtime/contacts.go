@@ -100,7 +100,7 @@ func (s *Server) toContacts(req *sip.Request, tx sip.ServerTransaction, v *intak
 		s.relay.Reply(tx, req, 480, "Temporarily Unavailable")
 		return
 	}
-	fwd := s.contactCopy(req, t, recordRoutes(req.Method), d.Auth != nil)
+	fwd := s.contactCopy(req, t, recordRoutes(req.Method), d.Auth != nil, nil)
 	s.obs.Relay(t.ID)
 	s.forward(req, tx, fwd)
 }
@@ -108,8 +108,8 @@ func (s *Server) toContacts(req *sip.Request, tx sip.ServerTransaction, v *intak
 // contactCopy is the request for contact t: the contact as Request-URI,
 // sent where the REGISTER came from; consume removes the digest
 // credentials an auth stage checked (a phone never sees them either).
-func (s *Server) contactCopy(req *sip.Request, t target.Target, rr, consume bool) *sip.Request {
-	fwd := s.relay.Copy(req, t.Addr, t.Transport, rr, forward.LoopHash(req))
+func (s *Server) contactCopy(req *sip.Request, t target.Target, rr, consume bool, o *forward.CopyOptions) *sip.Request {
+	fwd := s.relay.CopyWith(req, t.Addr, t.Transport, rr, forward.LoopHash(req), o)
 	if consume {
 		consumeCredentials(fwd)
 	}
@@ -142,11 +142,11 @@ func (s *Server) forkInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTrans
 	}
 	cid, fromTag := v.R.CallID, sipmsg.Tag(req.From())
 	var targets []target.Target
-	up := fork.NewSIPUpstream(s.relay, req, tx, release, func(branch int, toTag string) {
+	up := fork.NewSIPUpstream(s.relay, req, tx, release, func(branch int, _ string) {
+		// Before the 2xx goes up (the rewrite then records it): the
+		// caller's ACK must find the answering contact.
 		s.dialogs.Moved(cid, fromTag, targets[branch])
-		s.dialogs.Established(cid, fromTag, toTag)
 	})
-	branches := make([]fork.Branch, 0, it.Len())
 	targets = make([]target.Target, 0, it.Len())
 	qs := make([]int, 0, it.Len())
 	for i := 0; ; i++ {
@@ -154,9 +154,20 @@ func (s *Server) forkInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTrans
 		if !ok {
 			break
 		}
-		branches = append(branches, fork.NewSIPBranch(s.relay, s.contactCopy(req, t, true, d.Auth != nil), ring, up.Retransmission))
 		targets = append(targets, t)
 		qs = append(qs, it.Binding(i).Rank())
+	}
+	// The dialog is tracked from the start, under the first contact, and
+	// moves to the one that answers; validation and topology hiding read
+	// what Record and the rewrite store, as for pool calls.
+	s.dialogs.Start(targets[0], cid, fromTag, v.R.From.User, v.R.To.User)
+	hide := g.Proxy.TopologyHiding
+	legs := s.dialogs.Record(cid, fromTag, req, hide)
+	up.SetRewrite(s.answered(req, cid, fromTag, legs, hide))
+	branches := make([]fork.Branch, 0, len(targets))
+	for _, t := range targets {
+		fwd := s.contactCopy(req, t, true, d.Auth != nil, s.hiding(legs, t.Transport))
+		branches = append(branches, fork.NewSIPBranch(s.relay, fwd, ring, up.Retransmission))
 		s.obs.Relay(t.ID)
 	}
 	plan := fork.Parallel(branches)
@@ -164,7 +175,6 @@ func (s *Server) forkInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTrans
 	if d.Route.Fork == graph.ForkSerial {
 		plan = fork.Serial(branches, qs, d.Route.ForkTimeout)
 	}
-	s.dialogs.Start(targets[0], cid, fromTag, v.R.From.User, v.R.To.User)
 	ctx, stop := cancelContext(cancelled)
 	defer stop()
 	if out := fork.Run(ctx, plan, up); out.Answered < 0 {

@@ -145,6 +145,11 @@ type SIPUpstream struct {
 	// before it goes up: the dialog table must name the answering contact
 	// before the caller's ACK can arrive.
 	onSuccess func(branch int, toTag string)
+	// rewrite changes each response (our Via popped) before it goes up:
+	// the dialog table learns the callee from the first 2xx, topology
+	// hiding hides it. nil: none. Later 2xx of the fork go up as they
+	// are, so that they do not replace the dialog the table tracks.
+	rewrite func(*sip.Response) *sip.Response
 	// final is set once the caller has a final response.
 	final bool
 	// toTag is the To tag of the first 2xx: the dialog the caller keeps.
@@ -153,6 +158,20 @@ type SIPUpstream struct {
 
 // ToTag returns the To tag of the first 2xx relayed, "" when none was.
 func (u *SIPUpstream) ToTag() string { return u.toTag }
+
+// SetRewrite installs fn to change each response before it goes upstream
+// (see the rewrite field).
+func (u *SIPUpstream) SetRewrite(fn func(*sip.Response) *sip.Response) { u.rewrite = fn }
+
+// up pops our Via, applies the rewrite and addresses res to the caller.
+func (u *SIPUpstream) up(res *sip.Response, rewrite bool) *sip.Response {
+	res.RemoveHeader("Via")
+	if rewrite && u.rewrite != nil {
+		res = u.rewrite(res)
+	}
+	res.SetDestination(u.req.Source())
+	return res
+}
 
 // NewSIPUpstream returns the Upstream answering req on tx; onAnswer (may be
 // nil) is called on the first response that goes up, onSuccess (may be
@@ -172,9 +191,7 @@ func (u *SIPUpstream) answered() {
 // Provisional implements Upstream.
 func (u *SIPUpstream) Provisional(msg any) {
 	u.answered()
-	res := msg.(*sip.Response)
-	res.RemoveHeader("Via")
-	res.SetDestination(u.req.Source())
+	res := u.up(msg.(*sip.Response), true)
 	if err := u.tx.Respond(res); err != nil {
 		u.relay.Log.Debug("provisional relay refused", "call_id", sipmsg.CallID(u.req), "error", err)
 	}
@@ -185,15 +202,15 @@ func (u *SIPUpstream) Provisional(msg any) {
 func (u *SIPUpstream) Success(branch int, msg any) {
 	u.answered()
 	res := msg.(*sip.Response)
-	res.RemoveHeader("Via")
-	res.SetDestination(u.req.Source())
-	if !u.final {
-		if u.toTag == "" {
-			u.toTag = sipmsg.ToHeaderTag(res.To())
-			if u.onSuccess != nil {
-				u.onSuccess(branch, u.toTag)
-			}
+	first := u.toTag == "" && !u.final
+	if first {
+		u.toTag = sipmsg.ToHeaderTag(res.To())
+		if u.onSuccess != nil {
+			u.onSuccess(branch, u.toTag)
 		}
+	}
+	res = u.up(res, first)
+	if !u.final {
 		if err := u.tx.Respond(res); err == nil {
 			u.final = true
 			u.report(res.StatusCode)
@@ -219,8 +236,7 @@ func (u *SIPUpstream) Final(f Final) {
 		u.relay.Reply(u.tx, u.req, f.Code, reason(f.Code))
 		return
 	}
-	res.RemoveHeader("Via")
-	res.SetDestination(u.req.Source())
+	res = u.up(res, true)
 	for _, c := range f.Challenges {
 		if c == f.Msg {
 			continue
