@@ -50,7 +50,9 @@ func (b *SIPBranch) run(id int, events chan<- Event) {
 	defer ct.Terminate()
 	timer := time.NewTimer(b.ring) // Timer C, then Timer B once cancelled
 	defer timer.Stop()
-	answered, cancelling, cancelSent := false, false, false
+	// timedOut: Timer C fired; the contact's 487 to our CANCEL then counts
+	// as 408 for the caller (RFC 3261 §16.8).
+	answered, cancelling, cancelSent, timedOut := false, false, false, false
 	sendCancel := func() {
 		if !cancelSent {
 			cancelSent = true
@@ -80,6 +82,9 @@ func (b *SIPBranch) run(id int, events chan<- Event) {
 				events <- Event{Branch: id, Code: res.StatusCode, Msg: res}
 				events <- Event{Branch: id, Done: true}
 				return
+			case timedOut:
+				events <- Event{Branch: id, Code: 408, Done: true}
+				return
 			default:
 				events <- Event{Branch: id, Code: res.StatusCode, Msg: res, Done: true}
 				return
@@ -94,7 +99,7 @@ func (b *SIPBranch) run(id int, events chan<- Event) {
 				return
 			}
 			// Timer C: the contact rang too long.
-			cancelling = true
+			cancelling, timedOut = true, true
 			timer.Reset(sip.Timer_B)
 			if answered {
 				sendCancel()

@@ -177,3 +177,39 @@ route "subscriber" {
 		}
 	}
 }
+
+// TestForkTimerC: Timer C (proxy.ring_timeout) runs on every branch: two
+// phones ring past it, each gets a CANCEL, and the caller gets 408.
+func TestForkTimerC(t *testing.T) {
+	needSipp(t)
+	port := freePort(t)
+	text := strings.Replace(registrarPolicy(port, freePort(t), 3, "parallel", ""), `ring_timeout = "30s"`, `ring_timeout = "2s"`, 1)
+	p := startProxy(t, writePolicy(t, text), addr(port))
+	phones := []*phone{{name: "ring1", scen: "uas_ring.xml"}, {name: "ring2", scen: "uas_ring.xml"}}
+	registerPhones(t, p.addr, phones)
+
+	caller := newRawUA(t, "caller", "127.0.0.1")
+	start := time.Now()
+	caller.send(t, p.addr, crlf(
+		"INVITE sip:alice@sipfront.test SIP/2.0",
+		"Via: SIP/2.0/UDP "+caller.addr+";branch=z9hG4bK-"+randTag()+";rport",
+		"Max-Forwards: 70",
+		"From: <sip:caller@sipfront.test>;tag="+randTag(),
+		"To: <sip:alice@sipfront.test>",
+		"Call-ID: "+randTag(),
+		"CSeq: 1 INVITE",
+		"Contact: <sip:caller@"+caller.addr+">",
+		"Content-Length: 0",
+		""))
+	if res := caller.final(t, sip.INVITE, 15*time.Second); res.StatusCode != 408 {
+		t.Fatalf("caller got %d, want 408 after Timer C", res.StatusCode)
+	}
+	if e := time.Since(start); e < 2*time.Second {
+		t.Errorf("408 after %v, before ring_timeout", e)
+	}
+	for _, ph := range phones {
+		if got := column(ph.box.stop(t), "_CANCEL_Recv"); got != 1 {
+			t.Errorf("%s received %d CANCELs, want 1 (its own Timer C)", ph.name, got)
+		}
+	}
+}
