@@ -72,6 +72,11 @@ const (
 	ResultForbidden = "forbidden"
 )
 
+// Results lists every value Outcome returns, for metrics to create their
+// series up front.
+var Results = []string{ResultOK, ResultForeign, ResultBad, ResultTooBrief, ResultOutOfOrder,
+	ResultTooMany, ResultStoreError, ResultForbidden}
+
 // ReasonNotOwnAOR is the reason phrase of the 403 for a REGISTER whose
 // authenticated user is not its address of record.
 const ReasonNotOwnAOR = "Forbidden: authenticated user may only register itself"
