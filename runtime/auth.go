@@ -66,6 +66,27 @@ func (s *Server) authReply(req *sip.Request, tx sip.ServerTransaction, v *intake
 	return true
 }
 
+// outbound returns what every copy of an initial request needs after its
+// decision, or nil: the digest credentials consumed when an auth stage
+// applied, and the R-URI user a DID alias mapped (routes decided on the
+// mapped user; the box must receive it too, as alias_db_lookup does).
+func outbound(v *intake.View, d *graph.Decision) func(fwd *sip.Request) {
+	consume := d.Auth != nil
+	alias := d.Alias != nil
+	if !consume && !alias {
+		return nil
+	}
+	user := v.R.RURI.User
+	return func(fwd *sip.Request) {
+		if consume {
+			consumeCredentials(fwd)
+		}
+		if alias {
+			fwd.Recipient.User = user
+		}
+	}
+}
+
 // consumeCredentials removes the digest credentials from a request about to
 // be relayed after an auth stage applied: credentials never reach a PBX or
 // a carrier (Kamailio's consume_credentials). Header names compare
