@@ -28,8 +28,9 @@ func (s *Server) authService() AuthService {
 	return a
 }
 
-// servedWithAuth adds the kinds an auth service serves to sv.
-func servedWithAuth(sv Served) Served {
+// WithAuth returns sv with the kinds an AuthService serves (auth and
+// credentials blocks); New adds them when Config.Auth is one.
+func (sv Served) WithAuth() Served {
 	sv.Kinds[graph.KindAuth] = true
 	sv.Kinds[graph.KindCredentials] = true
 	return sv
