@@ -259,8 +259,12 @@ func TestThrottle(t *testing.T) {
 	if s.Counters.Blocks.Load() != 2 {
 		t.Errorf("blocks = %d, want 2", s.Counters.Blocks.Load())
 	}
-	// The block ends by itself.
+	// The block ends by itself, and the failures that caused it end with
+	// it: one more failure does not block again.
 	c.add(a.Block + time.Second)
+	if srcB, _ := s.Throttle(a.ID).Fail(netip.MustParseAddr("192.0.2.200"), "", c.now()); srcB {
+		t.Fatal("a first failure blocked")
+	}
 	if v := try(&right, phone); v.Outcome != graph.AuthOK {
 		t.Fatalf("after the block: %+v", v)
 	}
@@ -336,5 +340,22 @@ func TestReplayBoundedMemory(t *testing.T) {
 	cl.nc = 0
 	if v := s.Authenticate(a, request("INVITE", "100", "alice", cl.answer(first, "INVITE", "sip:100@example.com"), phone)); v.Outcome != graph.AuthStale {
 		t.Fatalf("forgotten nonce: %+v", v)
+	}
+}
+
+func TestThrottleStartsAfreshAfterBlock(t *testing.T) {
+	th := NewThrottle(ThrottleSettings{MaxFailures: 3, Window: time.Hour, Block: time.Minute}, 1024)
+	now := time.Now()
+	for i := 1; i <= 3; i++ {
+		if b, _ := th.Fail(phone, "", now); b != (i == 3) {
+			t.Fatalf("failure %d: blocked %v", i, b)
+		}
+	}
+	now = now.Add(time.Minute + time.Second)
+	if _, b := th.Blocked(phone, "", now); b {
+		t.Fatal("still blocked after the block")
+	}
+	if b, _ := th.Fail(phone, "", now); b {
+		t.Fatal("one failure after the block blocked again, within a window that still holds the old ones")
 	}
 }
