@@ -258,7 +258,7 @@ func (s *Service) Authenticate(a *graph.Auth, req *graph.Request) graph.AuthVerd
 	if th != nil {
 		if kind, blocked := th.Blocked(src, ans.Username, now); blocked {
 			s.Counters.Throttled.Add(1)
-			return graph.AuthVerdict{Outcome: graph.AuthThrottled, Reason: kind + " blocked", Silent: a.BlockDrop}
+			return graph.AuthVerdict{Outcome: graph.AuthThrottled, Reason: blockedReason[kind], Silent: a.BlockDrop}
 		}
 	}
 	switch {
@@ -272,6 +272,9 @@ func (s *Service) Authenticate(a *graph.Auth, req *graph.Request) graph.AuthVerd
 	}
 	return s.verify(a, th, req, &ans, now)
 }
+
+// blockedReason is the verdict's reason per blocked kind, built once.
+var blockedReason = map[string]string{"source": "source blocked", "user": "user blocked"}
 
 // verify checks a parsed answer. Every failure of the answer itself (user,
 // password, nonce) does the same work, a lookup and one response hash, and

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -129,5 +130,23 @@ func BenchmarkAuthRegister(b *testing.B) {
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "registers/s")
 		})
+	}
+}
+
+// TestAuthPostgresUnreachableAtStart: serve starts with a credentials
+// database that does not answer, says so in its log, serves SIP, and
+// answers 503 with Retry-After to users it cannot look up.
+func TestAuthPostgresUnreachableAtStart(t *testing.T) {
+	t.Setenv("SIPFRONT_E2E_DSN", "host="+t.TempDir()+" port=1 user=nobody dbname=nothing sslmode=disable connect_timeout=1")
+	proxyPort, adminPort := freePort(t), freePort(t)
+	box := startResponder(t)
+	p := startProxy(t, authPolicyWith(t, proxyPort, adminPort, box.port, "", "", pgCredentials), addr(proxyPort))
+	if !strings.Contains(p.log.String(), "credentials database unreachable") {
+		t.Errorf("serve did not log the unreachable database:\n%s", p.log.String())
+	}
+	c := newSIPClient(t, "127.0.1.201", p.addr)
+	code, res := c.register("u001", "pw-u001")
+	if code != 503 || len(headerValues(res, "Retry-After")) != 1 {
+		t.Fatalf("REGISTER with the database unreachable: %d, want 503 with Retry-After\n%s", code, res)
 	}
 }
