@@ -197,7 +197,7 @@ func (c *compiler) auth() {
 			MaxFailures: defaultMaxFailures, FailureWindow: defaultFailureWindow, Block: defaultBlock,
 			BlockDrop: a.BlockDrop.Value}
 		for _, r := range a.Trust {
-			if t := resolve(c, r, "trusted", c.trust); t != nil {
+			if t := c.trustRef(r); t != nil { // trusted.NAME or carrier.NAME
 				ga.Trust = append(ga.Trust, t)
 			}
 		}

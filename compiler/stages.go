@@ -20,6 +20,8 @@ const (
 	defaultMaxInflight = 2000 // runtime.DefaultMaxInflight
 	defaultMaxContacts = 5
 	defaultMaxExpires  = time.Hour
+	defaultMinExpires  = time.Minute
+	defaultForkTimeout = 20 * time.Second
 )
 
 func (c *compiler) proxy() {
@@ -168,7 +170,7 @@ func (c *compiler) registrar() {
 	if r == nil {
 		return
 	}
-	gr := &graph.Registrar{ID: "registrar", Pos: pos(r.Block), MaxContacts: defaultMaxContacts, MaxExpires: defaultMaxExpires}
+	gr := &graph.Registrar{ID: "registrar", Pos: pos(r.Block), MaxContacts: defaultMaxContacts, MaxExpires: defaultMaxExpires, MinExpires: defaultMinExpires}
 	if r.MaxContacts.Set {
 		gr.MaxContacts = r.MaxContacts.Value
 		if gr.MaxContacts < 1 {
@@ -180,6 +182,17 @@ func (c *compiler) registrar() {
 		if gr.MaxExpires < time.Minute {
 			c.errorf(r.MaxExpires.Range, "Invalid Duration", "max_expires must be at least 1m so that clients can refresh in time.")
 		}
+	}
+	if r.MinExpires.Set {
+		gr.MinExpires = r.MinExpires.Value
+		switch {
+		case gr.MinExpires < time.Second || gr.MinExpires%time.Second != 0:
+			c.errorf(r.MinExpires.Range, "Invalid Duration", "min_expires is sent in whole seconds (Min-Expires); use at least \"1s\".")
+		case gr.MinExpires > gr.MaxExpires:
+			c.errorf(r.MinExpires.Range, "Invalid Duration", "min_expires (%s) is longer than max_expires (%s): no registration could be accepted.", gr.MinExpires, gr.MaxExpires)
+		}
+	} else if gr.MinExpires > gr.MaxExpires {
+		gr.MinExpires = gr.MaxExpires
 	}
 	c.g.Registrar = gr
 }

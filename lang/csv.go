@@ -37,22 +37,9 @@ func (l *loader) readCSV(file Value[string], columns []string) (name string, row
 // readCSVOptional is readCSV for files whose last columns may be left out:
 // a row holds at least required and at most len(columns) fields.
 func (l *loader) readCSVOptional(file Value[string], columns []string, required int) (name string, rows [][]Field, diags hcl.Diagnostics) {
-	name = file.Value
-	if !filepath.IsAbs(name) {
-		name = filepath.Join(l.dir, name)
-	}
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return name, nil, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Cannot Read CSV File",
-			Detail:   fmt.Sprintf("%s. The path is relative to the policy file; check the file name.", err),
-			Subject:  file.Range.Ptr(),
-		}}
-	}
-	if _, done := l.cfg.Files[name]; !done {
-		l.cfg.Files[name] = &hcl.File{Bytes: data}
-		l.addSource(name, data)
+	name, data, diags := l.readTable(file)
+	if diags.HasErrors() {
+		return name, nil, diags
 	}
 	cf := &csvFile{name: name, lineStarts: lineStarts(data)}
 	r := csv.NewReader(bytes.NewReader(data))
@@ -87,6 +74,30 @@ func (l *loader) readCSVOptional(file Value[string], columns []string, required 
 		rows = append(rows, fields)
 	}
 	return name, rows, diags
+}
+
+// readTable reads the table file named by file (relative to the policy
+// file) and registers it for diagnostics and the policy hash. name is the
+// file's diagnostic name.
+func (l *loader) readTable(file Value[string]) (name string, data []byte, diags hcl.Diagnostics) {
+	name = file.Value
+	if !filepath.IsAbs(name) {
+		name = filepath.Join(l.dir, name)
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return name, nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot Read CSV File",
+			Detail:   fmt.Sprintf("%s. The path is relative to the policy file; check the file name.", err),
+			Subject:  file.Range.Ptr(),
+		}}
+	}
+	if _, done := l.cfg.Files[name]; !done {
+		l.cfg.Files[name] = &hcl.File{Bytes: data}
+		l.addSource(name, data)
+	}
+	return name, data, nil
 }
 
 func (cf *csvFile) fields(r *csv.Reader, rec []string) []Field {

@@ -17,12 +17,15 @@ type Proxy struct {
 	RingTimeout     Value[time.Duration]
 	MaxCallDuration Value[time.Duration]
 	MaxInflight     Value[int]
+	// Exit is the socket ("udp:IP:PORT", one of Listen) that traffic to
+	// carriers leaves from.
+	Exit Value[string]
 }
 
 var proxySchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "listen"}, {Name: "advertise"}, {Name: "domains"}, {Name: "admin"},
-		{Name: "ring_timeout"}, {Name: "max_call_duration"}, {Name: "max_inflight"},
+		{Name: "ring_timeout"}, {Name: "max_call_duration"}, {Name: "max_inflight"}, {Name: "exit"},
 	},
 }
 
@@ -44,6 +47,7 @@ func (l *loader) decodeProxy(b *hcl.Block) hcl.Diagnostics {
 	attr(a, "ring_timeout", decodeDuration, &p.RingTimeout, &diags)
 	attr(a, "max_call_duration", decodeDuration, &p.MaxCallDuration, &diags)
 	attr(a, "max_inflight", decodeInt, &p.MaxInflight, &diags)
+	attr(a, "exit", decodeString, &p.Exit, &diags)
 	l.cfg.Proxy = p
 	return diags
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/carrier"
 	"github.com/sipfront/sipfront/runtime/forward"
 	"github.com/sipfront/sipfront/runtime/intake"
 	"github.com/sipfront/sipfront/runtime/sipmsg"
@@ -36,6 +37,11 @@ func (s *Server) initial(g *graph.Graph, req *sip.Request, tx sip.ServerTransact
 			}
 		}()
 		v, d := s.decide(g, req)
+		if toRegistered(&d) {
+			held = false
+			s.forkInvite(g, req, tx, v, &d, s.releaseOnce())
+			return
+		}
 		if it := s.targets(v, &d); it != nil {
 			held = false
 			s.proxyInvite(g, req, tx, v, it, outbound(v, &d))
@@ -45,14 +51,30 @@ func (s *Server) initial(g *graph.Graph, req *sip.Request, tx sip.ServerTransact
 		return
 	}
 	v, d := s.decide(g, req)
-	s.act(req, tx, v, &d)
+	switch {
+	case d.Action == graph.ActionRegister:
+		s.register(req, tx, &d)
+	case toRegistered(&d):
+		s.toContacts(req, tx, v, &d)
+	default:
+		s.act(req, tx, v, &d)
+	}
+}
+
+// toRegistered reports whether d relays to the contacts of a registered
+// user.
+func toRegistered(d *graph.Decision) bool {
+	return d.Action == graph.ActionRelay && d.Route != nil && d.Route.Target == graph.TargetRegistrar
 }
 
 // targets returns the iterator over the targets of a relay decision, nil
 // when the decision does not relay to a target this runtime serves.
 func (s *Server) targets(v *intake.View, d *graph.Decision) target.Iterator {
-	if d.Action == graph.ActionRelay && d.Member != nil {
+	switch {
+	case d.Action == graph.ActionRelay && d.Member != nil:
 		return target.NewPool(s.store, &v.R, d.Member)
+	case d.Action == graph.ActionRelay && d.Carrier != nil:
+		return carrier.NewIterator(s.carriers, d.Candidates)
 	}
 	return nil
 }
@@ -81,6 +103,8 @@ func (s *Server) act(req *sip.Request, tx sip.ServerTransaction, v *intake.View,
 		return
 	}
 	switch {
+	case d.Action == graph.ActionReply && d.Status == 503 && len(d.Candidates) > 0:
+		s.replyRetryAfter(tx, req) // every carrier at its limits, down or disabled
 	case d.Action == graph.ActionReply:
 		s.relay.Reply(tx, req, d.Status, d.Reason)
 	case d.Action == graph.ActionDrop:
@@ -91,7 +115,7 @@ func (s *Server) act(req *sip.Request, tx sip.ServerTransaction, v *intake.View,
 		if out := outbound(v, d); out != nil {
 			out(fwd)
 		}
-		s.forward(req, tx, fwd)
+		s.forward(req, tx, fwd, false)
 	default:
 		s.relay.Reply(tx, req, 500, "Not served by this version of sipfront: "+d.Action.String())
 	}
@@ -147,6 +171,10 @@ func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTran
 	cid, fromTag := v.R.CallID, sipmsg.Tag(req.From())
 	t, ok := it.Next()
 	if !ok {
+		if l, limited := it.(interface{ Limited() bool }); limited && l.Limited() {
+			s.replyRetryAfter(tx, req)
+			return
+		}
 		s.relay.Reply(tx, req, 503, "Service Unavailable")
 		return
 	}
@@ -159,13 +187,25 @@ func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTran
 		if prep != nil {
 			prep(fwd)
 		}
+		if t.Carrier != nil {
+			s.toCarrier(fwd, t.Carrier, v.R.RURI.User)
+		}
 		b := s.relay.NewBranch(req, tx, fwd, cancel, release)
+		b.Hidden = t.Carrier != nil
 		s.obs.Relay(t.ID)
 		if err := b.Start(context.Background()); err != nil {
 			s.log.Debug("relay failed", "target", t.ID, "call_id", cid, "error", err)
 			out = forward.Outcome{Err: err}
 		} else {
 			out = b.Run(it.Retries, it.NoAnswer(), ring)
+		}
+		if a, ok := it.(authorizer); ok && out.Final != nil && !out.Relayed {
+			if fwd := a.Authorize(fwd, out.Final); fwd != nil {
+				b, out = s.authorizedTry(req, tx, fwd, cancel, release, it, ring)
+			}
+		}
+		if timed, ok := it.(target.Timed); ok {
+			timed.PDD(t, b.PDD())
 		}
 		last = b
 		if out.Relayed {
@@ -198,7 +238,7 @@ func (s *Server) settle(it target.Iterator, t target.Target, cid, fromTag string
 		s.dialogs.End(cid, fromTag)
 		return
 	}
-	it.Answered(t)
+	it.Answered(t, out.Final.StatusCode)
 	if out.Final.IsSuccess() {
 		s.dialogs.Established(cid, fromTag, sipmsg.ToHeaderTag(out.Final.To()))
 		return
@@ -217,12 +257,12 @@ func failureReason(out forward.Outcome) string {
 }
 
 // forward relays a request on a single branch, without failover.
-func (s *Server) forward(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request) {
+func (s *Server) forward(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, hidden bool) {
 	ring := s.graph.Load().Proxy.RingTimeout
 	if ring <= 0 {
 		ring = defaultRingTimeout
 	}
-	out := s.relay.Single(req, tx, fwd, ring, 0)
+	out := s.relay.Single(req, tx, fwd, ring, 0, hidden)
 	if req.Method == sip.BYE && (out.Final != nil || out.Err != nil) {
 		s.endDialog(req)
 	}
@@ -241,7 +281,12 @@ func (s *Server) endDialog(req *sip.Request) {
 // dialog's target or the Request-URI names the next hop.
 func (s *Server) inDialog(g *graph.Graph, req *sip.Request, tx sip.ServerTransaction) {
 	dest, transport := s.inDialogTarget(req)
-	s.forward(req, tx, s.relay.Copy(req, dest, transport, false, forward.LoopHash(req)))
+	fwd := s.relay.Copy(req, dest, transport, false, forward.LoopHash(req))
+	hidden := s.towardCarrier(req)
+	if hidden {
+		s.hideInside(req, fwd)
+	}
+	s.forward(req, tx, fwd, hidden)
 }
 
 // forwardAck relays an ACK for a 2xx statelessly, end to end. ACKs for
@@ -252,6 +297,9 @@ func (s *Server) forwardAck(g *graph.Graph, req *sip.Request) {
 	}
 	dest, transport := s.inDialogTarget(req)
 	fwd := s.relay.Copy(req, dest, transport, false, forward.LoopHash(req))
+	if s.towardCarrier(req) {
+		s.hideInside(req, fwd)
+	}
 	if err := s.relay.Client.WriteRequest(fwd, forward.NoBuild); err != nil {
 		s.log.Debug("ACK relay failed", "call_id", sipmsg.CallID(req), "destination", dest, "error", err)
 	}
@@ -265,7 +313,10 @@ func (s *Server) inDialogTarget(req *sip.Request) (dest, transport string) {
 	}
 	// A request from the caller's side of a known dialog goes to the
 	// dialog's target even when its Request-URI says otherwise.
-	if d, ok := s.dialogs.Lookup(sipmsg.CallID(req)); ok && d.FromTag == sipmsg.Tag(req.From()) && d.Addr != "" {
+	// A fork may have given the caller several dialogs (§16.7 step 5): only
+	// the one the table tracks goes to its target.
+	if d, ok := s.dialogs.Lookup(sipmsg.CallID(req)); ok && d.FromTag == sipmsg.Tag(req.From()) && d.Addr != "" &&
+		(d.ToTag == "" || d.ToTag == sipmsg.ToTag(req)) {
 		return d.Addr, d.Transport
 	}
 	return sipmsg.URITarget(&req.Recipient)

@@ -66,11 +66,13 @@ type Decision struct {
 	Member      *Member
 	Owner       *Member
 	OwnerPrefix string
-	// Carriers is the LCR list for the R-URI user, by LCRPrefix, and
-	// Carrier the first available one.
-	Carriers  []*Carrier
-	LCRPrefix string
-	Carrier   *Carrier
+	// Candidates is the least-cost order of carriers for the call (see
+	// Graph.carriers); it lives in the Request's buffer while it holds
+	// few, so it is valid as long as the Request. Carrier is the first
+	// eligible one, LCRPrefix the longest prefix matched.
+	Candidates []Candidate
+	LCRPrefix  string
+	Carrier    *Carrier
 }
 
 // Target returns the ID of the chosen member or carrier, or "registrar",
@@ -245,24 +247,7 @@ func (g *Graph) target(ctx *evalContext, r *Route, d *Decision, trace *Trace) {
 		}
 		trace.note(d.Member.ID, "chosen")
 	case TargetCarriers, TargetCarrier:
-		if r.Target == TargetCarrier {
-			d.Carriers = r.carriers
-		} else {
-			d.Carriers, d.LCRPrefix = g.LCR.Lookup(req.RURI.User)
-		}
-		for _, c := range d.Carriers {
-			if st.CarrierAvailable(c) {
-				d.Carrier = c
-				break
-			}
-			trace.note(c.ID, "unavailable (limits or quality)")
-		}
-		if d.Carrier == nil {
-			d.Action, d.Status, d.Reason = ActionReply, 503, "Service Unavailable"
-			trace.note(r.ID, "no carrier for %q: 503", req.RURI.User)
-			return
-		}
-		trace.note(d.Carrier.ID, "chosen by LCR prefix %q", d.LCRPrefix)
+		g.carriers(ctx, r, d, trace)
 	}
 }
 

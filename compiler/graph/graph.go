@@ -91,6 +91,9 @@ type Proxy struct {
 	// The compiler sets it (at least 1; 2000 by default); zero, in a
 	// graph built by hand, means the runtime's default.
 	MaxInflight int
+	// Exit is the socket traffic to carriers leaves from (one of Listen);
+	// the zero Listen when the policy names none.
+	Exit Listen
 }
 
 // Listen is one listening socket.
@@ -222,6 +225,9 @@ type Registrar struct {
 	Pos         Pos
 	MaxContacts int
 	MaxExpires  time.Duration
+	// MinExpires is the shortest registration accepted; a shorter one is
+	// refused with 423 Interval Too Brief.
+	MinExpires time.Duration
 }
 
 // Balance is a pool's member selection strategy.
@@ -324,56 +330,6 @@ func (m *Member) Addr() string {
 	return joinHostPort(m.Host, m.Port)
 }
 
-// Carrier is a PSTN carrier (trunk).
-type Carrier struct {
-	ID        ID
-	Name      string
-	Pos       Pos
-	URI       string
-	Host      string
-	Port      int
-	Transport string
-	Prefixes  []string
-	Priority  int
-	Weight    int
-	Limits    Limits
-	// Quality is nil when the carrier has no quality block.
-	Quality *Quality
-	// Auth is nil when the carrier needs no authentication.
-	Auth *CarrierAuth
-
-	addr string // host:port, computed by Seal
-}
-
-// Addr returns host:port of the carrier, computed once by Seal.
-func (c *Carrier) Addr() string {
-	if c.addr != "" {
-		return c.addr
-	}
-	return joinHostPort(c.Host, c.Port)
-}
-
-// Limits caps a carrier's concurrent calls and calls per second; zero means
-// unlimited.
-type Limits struct {
-	Calls int
-	CPS   int
-}
-
-// Quality sets the minimum answer-seizure ratio over a window below which a
-// carrier is skipped.
-type Quality struct {
-	MinASR float64
-	Window time.Duration
-}
-
-// CarrierAuth holds the credentials sipfront answers a carrier's challenge
-// with. Password comes from env() at compile time.
-type CarrierAuth struct {
-	Username string
-	Password string
-}
-
 // TargetKind says where a route sends requests.
 type TargetKind uint8
 
@@ -413,6 +369,10 @@ type Route struct {
 	// the longest prefix of the R-URI user; nil when balancing alone picks.
 	Select *PrefixTable
 	Fork   Fork
+	// ForkTimeout is how long each q group of contacts rings in a serial
+	// fork, or all contacts in a parallel one; zero leaves a parallel fork
+	// to each branch's Timer C.
+	ForkTimeout time.Duration
 
 	// carriers is the one-element LCR list of a TargetCarrier route, built
 	// by Seal so that a decision does not allocate it.

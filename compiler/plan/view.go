@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/sipfront/sipfront/compiler/graph"
@@ -77,6 +78,7 @@ func view(g *graph.Graph, id graph.ID, pos map[graph.ID]int) *Node {
 		return &Node{ID: n.ID, Kind: string(n.Kind()), Pos: n.Pos, Attrs: Attrs{
 			{Name: "max_contacts", Value: n.MaxContacts},
 			{Name: "max_expires", Value: durationOrNil(n.MaxExpires)},
+			{Name: "min_expires", Value: durationOrNil(n.MinExpires)},
 		}}
 	case *graph.Pool:
 		return poolNode(n)
@@ -237,12 +239,26 @@ func prefixNode(t *graph.PrefixTable) *Node {
 	}}
 }
 
+// carrierNode lists a carrier's settings as attributes and its prefixes
+// as rows (prefix -> priority), so that plan shows a prefix table change
+// row by row.
 func carrierNode(c *graph.Carrier) *Node {
+	rows := make([]Row, len(c.Prefixes))
+	for i, p := range c.Prefixes {
+		rows[i] = Row{Key: p.Prefix, Value: "priority " + strconv.Itoa(int(p.Priority))}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Key < rows[j].Key })
 	attrs := Attrs{
 		{Name: "uri", Value: c.URI},
-		{Name: "prefixes", Value: c.Prefixes},
+		{Name: "prefixes_file", Value: stringOrNil(c.PrefixesFile)},
 		{Name: "priority", Value: c.Priority},
 		{Name: "weight", Value: c.Weight},
+		{Name: "strip", Value: intOrNil(c.Strip)},
+		{Name: "prepend", Value: stringOrNil(c.Prepend)},
+		{Name: "exit", Value: listenOrNil(c.Exit)},
+		{Name: "failover.on", Value: c.Failover.On},
+		{Name: "failover.max_tries", Value: c.Failover.MaxTries},
+		{Name: "failover.timeout", Value: durationOrNil(c.Failover.Timeout)},
 		{Name: "limits.calls", Value: intOrNil(c.Limits.Calls)},
 		{Name: "limits.cps", Value: intOrNil(c.Limits.CPS)},
 	}
@@ -252,6 +268,9 @@ func carrierNode(c *graph.Carrier) *Node {
 	}
 	attrs = append(attrs,
 		Attr{Name: "quality.min_asr", Value: floatOrNil(q.MinASR)},
+		Attr{Name: "quality.warn_asr", Value: floatOrNil(q.WarnASR)},
+		Attr{Name: "quality.min_samples", Value: intOrNil(q.MinSamples)},
+		Attr{Name: "quality.max_pdd", Value: durationOrNil(q.MaxPDD)},
 		Attr{Name: "quality.window", Value: durationOrNil(q.Window)})
 	a := c.Auth
 	if a == nil {
@@ -259,8 +278,17 @@ func carrierNode(c *graph.Carrier) *Node {
 	}
 	attrs = append(attrs,
 		Attr{Name: "auth.username", Value: stringOrNil(a.Username)},
-		Attr{Name: "auth.password", Value: stringOrNil(a.Password), Sensitive: true})
-	return &Node{ID: c.ID, Kind: string(c.Kind()), Name: c.Name, Pos: c.Pos, Attrs: attrs}
+		Attr{Name: "auth.password", Value: stringOrNil(a.Password), Sensitive: true},
+		Attr{Name: "auth.register", Value: a.Register},
+		Attr{Name: "auth.register_expires", Value: durationOrNil(a.RegisterExpires)})
+	return &Node{ID: c.ID, Kind: string(c.Kind()), Name: c.Name, Pos: c.Pos, Attrs: attrs, Rows: rows}
+}
+
+func listenOrNil(l graph.Listen) any {
+	if l.Addr == "" {
+		return nil
+	}
+	return l.Transport + ":" + l.Addr
 }
 
 func routeNode(pos int, r *graph.Route) *Node {
@@ -276,6 +304,7 @@ func routeNode(pos int, r *graph.Route) *Node {
 		{Name: "to", Value: RouteTarget(r)},
 		{Name: "select", Value: sel},
 		{Name: "fork", Value: fork},
+		{Name: "fork_timeout", Value: durationOrNil(r.ForkTimeout)},
 		{Name: positionAttr, Value: pos},
 	}}
 }

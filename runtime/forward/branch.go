@@ -41,6 +41,22 @@ type Branch struct {
 	// onAnswer is called once, on the first answer from downstream (the
 	// admission slot goes back then); nil means nobody cares.
 	onAnswer func()
+	// Hidden is set when fwd carries only the proxy's Via (topology
+	// hidden from the target, such as a carrier): responses get the
+	// request's Via headers back before they go upstream.
+	Hidden bool
+	// started is when Start sent the request, rang when the first answer
+	// above 100 came (zero until then): the post-dial delay.
+	started, rang time.Time
+}
+
+// PDD is the post-dial delay of the branch: from sending the request to
+// its first ringing (1xx above 100) or final answer; 0 when none came.
+func (b *Branch) PDD() time.Duration {
+	if b.rang.IsZero() {
+		return 0
+	}
+	return b.rang.Sub(b.started)
 }
 
 // NewBranch prepares a branch that sends fwd (built by Copy from req) and
@@ -81,6 +97,7 @@ func (b *Branch) Start(ctx context.Context) error {
 		return err
 	}
 	b.ct = ct
+	b.started = time.Now()
 	return nil
 }
 
@@ -100,6 +117,9 @@ func (b *Branch) Run(retry func(code int) bool, noAnswer, ring time.Duration) Ou
 	for {
 		select {
 		case res := <-b.ct.Responses():
+			if res.StatusCode > 100 && b.rang.IsZero() {
+				b.rang = time.Now()
+			}
 			if !b.answered {
 				b.answered = true
 				if b.onAnswer != nil {
@@ -244,7 +264,7 @@ func (b *Branch) ReplyError(err error) {
 // request's source. A 2xx the server transaction refuses (it was cancelled
 // meanwhile, P6) goes out statelessly.
 func (b *Branch) Relay(res *sip.Response) {
-	res.RemoveHeader("Via")
+	b.upstreamVia(res)
 	res.SetDestination(b.req.Source())
 	if b.finalSent {
 		if res.IsSuccess() {
@@ -269,7 +289,7 @@ func (b *Branch) Relay(res *sip.Response) {
 // relayRetransmission relays a retransmitted 2xx (P11); sipgo calls it
 // from the client transaction, which outlives the handler.
 func (b *Branch) relayRetransmission(res *sip.Response) {
-	res.RemoveHeader("Via")
+	b.upstreamVia(res)
 	b.r.WriteUpstream(res, b.req)
 }
 
@@ -341,7 +361,10 @@ func Cancelled(c <-chan struct{}) bool {
 // requests and out-of-dialog requests other than INVITE. ring is Timer C
 // for an INVITE (ignored otherwise); noAnswer bounds the wait for the
 // first answer (0: Timer B/F only).
-func (r *Relay) Single(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, ring, noAnswer time.Duration) Outcome {
+//
+// When fwd carries only the proxy's Via (a leg toward a carrier), set
+// hidden so that the answer gets the request's Vias back.
+func (r *Relay) Single(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, ring, noAnswer time.Duration, hidden bool) Outcome {
 	var cancel <-chan struct{}
 	if req.IsInvite() {
 		var ok bool
@@ -352,10 +375,29 @@ func (r *Relay) Single(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Requ
 		ring = 0
 	}
 	b := r.NewBranch(req, tx, fwd, cancel, nil)
+	b.Hidden = hidden
 	if err := b.Start(context.Background()); err != nil {
 		r.Log.Debug("relay failed", "method", string(req.Method), "destination", fwd.Destination(), "error", err)
 		b.ReplyError(err)
 		return Outcome{Relayed: true}
 	}
 	return b.Run(nil, noAnswer, ring)
+}
+
+// upstreamVia pops the proxy's Via off a downstream response; for a
+// Hidden branch, whose target never saw the upstream Vias and may number
+// its CSeq apart (a carrier leg that answered a challenge), it puts the
+// request's Vias and CSeq back instead of what the target echoed.
+func (b *Branch) upstreamVia(res *sip.Response) {
+	if !b.Hidden {
+		res.RemoveHeader("Via")
+		return
+	}
+	for res.RemoveHeader("Via") {
+	}
+	vias := b.req.GetHeaders("Via")
+	res.PrependHeader(vias...)
+	if c := b.req.CSeq(); c != nil {
+		res.ReplaceHeader(c)
+	}
 }

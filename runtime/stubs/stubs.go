@@ -28,5 +28,5 @@ func (NoAuth) Authenticate(*graph.Auth, *graph.Request) graph.AuthVerdict {
 // available.
 type AllCarriers struct{}
 
-// CarrierAvailable implements graph.Carriers.
-func (AllCarriers) CarrierAvailable(*graph.Carrier) bool { return true }
+// CarrierStatus implements graph.Carriers.
+func (AllCarriers) CarrierStatus(*graph.Carrier) graph.CarrierStatus { return graph.CarrierStatus{} }
