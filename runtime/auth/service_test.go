@@ -79,6 +79,9 @@ var phone = netip.MustParseAddr("203.0.113.50")
 func request(method, ruriUser, fromUser, header string, src netip.Addr) *graph.Request {
 	r := &graph.Request{Method: method, RURI: graph.URI{Scheme: "sip", User: ruriUser, Host: realm},
 		From: graph.URI{Scheme: "sip", User: fromUser, Host: realm}, Source: graph.Source{IP: src, Port: 5060, Transport: "udp"}}
+	if method == "REGISTER" {
+		r.To = r.From // the address-of-record being registered
+	}
 	if header != "" {
 		r.Headers = graph.HeaderList{{Name: CredentialsHeader(method), Value: header}}
 	}
@@ -162,6 +165,19 @@ func TestNoCredentialsIsChallenged(t *testing.T) {
 	}
 	if th := s.Throttle(a.ID); th.Len() != 0 {
 		t.Error("a request without credentials counts as a failure")
+	}
+}
+
+// TestRegisterOtherAOR: an authenticated user may not register another
+// address-of-record (To) even with its own From.
+func TestRegisterOtherAOR(t *testing.T) {
+	s, a, _ := newTestService(t)
+	cl := client{user: "alice", password: "secret", alg: MD5}
+	nonce := nonceOf(t, s, a, phone)
+	r := request("REGISTER", "", "alice", cl.answer(nonce, "REGISTER", "sip:example.com"), phone)
+	r.To = graph.URI{Scheme: "sip", User: "bob", Host: realm}
+	if v := s.Authenticate(a, r); v.Outcome != graph.AuthForbidden {
+		t.Fatalf("alice registering bob: %+v, want forbidden", v)
 	}
 }
 
