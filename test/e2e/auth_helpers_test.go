@@ -63,8 +63,8 @@ func authPolicyWith(t testing.TB, proxyPort, adminPort int, box int, trusted, at
 	dir := t.TempDir()
 	writeTB(t, dir, "subscribers.csv", subscribersCSV())
 	var b strings.Builder
-	fmt.Fprintf(&b, "proxy {\n  listen       = [\"udp:%[1]s\"]\n  advertise    = %[1]q\n  admin        = %[2]q\n  ring_timeout = \"30s\"\n}\n\n",
-		addr(proxyPort), addr(adminPort))
+	fmt.Fprintf(&b, "proxy {\n  listen       = [\"udp:%[1]s\"]\n  advertise    = %[1]q\n  domains      = [%[3]q]\n  admin        = %[2]q\n  ring_timeout = \"30s\"\n}\n\n",
+		addr(proxyPort), addr(adminPort), authRealm)
 	trust := ""
 	if trusted != "" {
 		fmt.Fprintf(&b, "trusted \"pbx\" { sources = [%q] }\n\n", trusted)

@@ -38,7 +38,9 @@ func TestAuthPostgresRegisters(t *testing.T) {
 	t.Setenv("SIPFRONT_E2E_DSN", srv.DSN())
 	proxyPort, adminPort := freePort(t), freePort(t)
 	box := startResponder(t)
-	p := startProxy(t, authPolicyWith(t, proxyPort, adminPort, box.port, "", "", pgCredentials), addr(proxyPort))
+	// REGISTERs go to the registrar, which binds them.
+	registrar := pgCredentials + "\n\nregistrar {}\n\nroute \"register\" {\n  when = \"method == 'REGISTER'\"\n  to   = registrar\n}"
+	p := startProxy(t, authPolicyWith(t, proxyPort, adminPort, box.port, "", "", registrar), addr(proxyPort))
 	srv.Exec("SELECT pg_stat_statements_reset()")
 
 	const workers, perWorker = 10, 100
@@ -69,6 +71,9 @@ func TestAuthPostgresRegisters(t *testing.T) {
 		q, float64(workers*perWorker)/elapsed.Seconds(), workers)
 	if q > 100 || q < 1 {
 		t.Fatalf("1,000 REGISTERs of 100 users ran %d queries, want 1 to 100", q)
+	}
+	if out, _, _ := runSipfront(t, nil, "ctl", "--admin", "http://"+addr(adminPort), "registrations", "u042"); !strings.Contains(out, "u042") {
+		t.Errorf("u042 is not registered after its REGISTERs:\n%s", out)
 	}
 
 	// The database stops: cached users keep working, others get 503.
