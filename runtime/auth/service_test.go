@@ -375,3 +375,28 @@ func TestThrottleStartsAfreshAfterBlock(t *testing.T) {
 		t.Fatal("one failure after the block blocked again, within a window that still holds the old ones")
 	}
 }
+
+// TestReloadKeepsState: a reload keeps each stage's throttle table (and
+// applies new limits) and rebuilds file stores from the new graph.
+func TestReloadKeepsState(t *testing.T) {
+	s, a, c := newTestService(t)
+	th := s.Throttle(a.ID)
+	th.Fail(phone, "", c.now())
+	g := testGraph()
+	g.Auth[0].MaxFailures = 2
+	g.Credentials[0].Entries["carol@example.com"] = HA1(MD5, "carol", realm, "pw")
+	if err := s.Reload(g); err != nil {
+		t.Fatal(err)
+	}
+	if s.Throttle(a.ID) != th || th.Settings().MaxFailures != 2 || len(th.List(c.now())) != 1 {
+		t.Fatalf("throttle after reload: same %v, settings %+v, entries %v", s.Throttle(a.ID) == th, th.Settings(), th.List(c.now()))
+	}
+	cl := client{user: "carol", password: "pw", alg: MD5}
+	nonce := nonceOf(t, s, g.Auth[0], phone)
+	if v := s.Authenticate(g.Auth[0], request("INVITE", "100", "carol", cl.answer(nonce, "INVITE", "sip:100@example.com"), phone)); v.Outcome != graph.AuthOK {
+		t.Fatalf("user added by the reload: %+v", v)
+	}
+	if err := s.Reload(&graph.Graph{}); err != nil || s.Throttle(a.ID) != nil {
+		t.Fatalf("a graph without the stage keeps its table: %v", err)
+	}
+}

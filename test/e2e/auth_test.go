@@ -317,3 +317,27 @@ route "default" { to = pool.others }
 		t.Fatalf("DID call from an untrusted source: %d, want 407", code)
 	}
 }
+
+// TestAuthBlockDrop: with block_drop, a blocked source gets silence.
+func TestAuthBlockDrop(t *testing.T) {
+	proxyPort, adminPort := freePort(t), freePort(t)
+	box := startResponder(t)
+	attrs := "  max_failures = 2\n  block        = \"1m\"\n  block_drop   = true\n"
+	p := startProxy(t, authPolicy(t, proxyPort, adminPort, box.port, "", attrs), addr(proxyPort))
+	c := newSIPClient(t, "127.0.0.30", p.addr)
+	const ruri = "sip:100@" + authRealm
+	for i := 1; i <= 2; i++ {
+		code, res := c.send(sipRequest{method: "MESSAGE", ruri: ruri, from: "alice"}, 5*time.Second)
+		if code != 407 {
+			t.Fatalf("challenge %d: %d\n%s", i, code, res)
+		}
+		n := challengeOf(t, res, "Proxy-Authenticate", "MD5")
+		d := digest{user: "alice", password: "wrong", alg: "MD5", nonce: n, nc: 1, method: "MESSAGE", uri: ruri}
+		if code, _ := c.send(sipRequest{method: "MESSAGE", ruri: ruri, from: "alice", credentials: d.header()}, 5*time.Second); code != 407 {
+			t.Fatalf("failure %d: %d", i, code)
+		}
+	}
+	if code, res := c.send(sipRequest{method: "MESSAGE", ruri: ruri, from: "alice"}, 2*time.Second); code != 0 {
+		t.Fatalf("blocked source with block_drop: %d, want no answer\n%s", code, res)
+	}
+}
