@@ -62,7 +62,8 @@ func BenchmarkAuthenticate(b *testing.B) {
 // cache, against a file store's lookup (a plain map) in the same run.
 func BenchmarkCacheHit(b *testing.B) {
 	creds := &graph.Credentials{ID: "credentials.f", Entries: map[string]string{}}
-	st := &PGStore{cache: newCache(cacheCapacity), ttl: time.Hour, now: time.Now}
+	st := &PGStore{cache: newCache(cacheCapacity), now: time.Now}
+	st.ttl.Store(int64(time.Hour))
 	users := make([]string, 1000)
 	for i := range users {
 		users[i] = fmt.Sprintf("user%04d", i)
