@@ -341,3 +341,23 @@ func TestAuthBlockDrop(t *testing.T) {
 		t.Fatalf("blocked source with block_drop: %d, want no answer\n%s", code, res)
 	}
 }
+
+// TestAuthSippTrustedNeverChallenged: calls from a trusted source (a sipp
+// caller that cannot answer a challenge) all go through, and the proxy
+// challenges nothing.
+func TestAuthSippTrustedNeverChallenged(t *testing.T) {
+	needSipp(t)
+	const calls = 50
+	boxPort, proxyPort, adminPort := freePort(t), freePort(t), freePort(t)
+	box := startBox(t, "box1", "uas_noauth.xml", boxPort)
+	p := startProxy(t, authPolicy(t, proxyPort, adminPort, boxPort, "127.0.0.1/32", ""), addr(proxyPort))
+	r := runCaller(t, p.addr, caller{scenario: "uac.xml", service: "100", calls: calls, rate: 50, holdMS: 50})
+	checkCaller(t, r, calls)
+	if n := invites(stopBoxes(t, []*sippProc{box})[0]); n != calls {
+		t.Errorf("the box got %d INVITEs, want %d", n, calls)
+	}
+	m := scrape(t, "http://"+addr(adminPort))
+	if got := counterValue(m, "sipfront_auth_challenges_total"); got != 0 {
+		t.Errorf("sipfront_auth_challenges_total = %v, want 0 for a trusted source", got)
+	}
+}
