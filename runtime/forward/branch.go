@@ -62,7 +62,6 @@ func (b *Branch) PDD() time.Duration {
 	return b.rang.Sub(b.started)
 }
 
-
 // SetRewrite installs fn to change every response (our Via popped) before
 // it goes upstream; the Outcome still holds the response as received.
 func (b *Branch) SetRewrite(fn func(*sip.Response) *sip.Response) { b.rewrite = fn }
