@@ -75,7 +75,7 @@ func TestExampleGraph(t *testing.T) {
 	want := []graph.ID{"filter.methods", "filter.scanners", "filter.ip-in-from", "filter.preloaded-route",
 		"trusted.carriers", "trusted.asterisk", "credentials.subscribers", "auth.endpoints", "aliases.dids", "registrar",
 		"pool.asterisk", "pool.asterisk.member.ast1", "pool.asterisk.member.ast2", "pool.asterisk.member.ast3",
-		"prefixes.did-owners", "carrier.acme", "carrier.bravo",
+		"prefixes.did-owners", "carrier.cheapo", "carrier.acme", "carrier.zulu", "carrier.bravo", "carrier.backup",
 		"route.register", "route.subscriber", "route.did", "route.pstn", "route.default"}
 	got := g.IDs()
 	if strings.Join(idStrings(got), " ") != strings.Join(idStrings(want), " ") {
@@ -90,7 +90,7 @@ func TestExampleGraph(t *testing.T) {
 	if r := g.Routes[2]; r.Pool == nil || r.Select == nil || r.Select.ID != "prefixes.did-owners" {
 		t.Errorf("route did: %+v", r)
 	}
-	if a := g.Carriers[0].Auth; a == nil || a.Username != "trunk01" || a.Password == "" {
+	if a := g.Carriers[1].Auth; a == nil || a.Username != "trunk01" || a.Password == "" {
 		t.Errorf("carrier auth: %+v", a)
 	}
 	if len(g.Hash) != 64 {

@@ -17,13 +17,12 @@ const (
 	defaultListen          = "udp:0.0.0.0:5060"
 	defaultAdmin           = "127.0.0.1:8080"
 	defaultRingTimeout     = 3 * time.Minute
-	defaultMaxInflight     = 2000            // runtime.DefaultMaxInflight
-	defaultInDialogTimeout = 5 * time.Second // runtime.DefaultInDialogTimeout
+	defaultMaxInflight     = 2000 // runtime.DefaultMaxInflight
 	defaultMaxContacts     = 5
 	defaultMaxExpires      = time.Hour
 	defaultMinExpires      = time.Minute
 	defaultForkTimeout     = 20 * time.Second
-	defaultCredentialsTTL  = time.Hour
+	defaultInDialogTimeout = 5 * time.Second // runtime.DefaultInDialogTimeout
 )
 
 func (c *compiler) proxy() {
@@ -178,51 +177,6 @@ func (c *compiler) filters() {
 		}
 		c.filterID[gf.ID] = true
 		c.g.Filters = append(c.g.Filters, gf)
-	}
-}
-
-func (c *compiler) credentials() {
-	for _, cr := range c.cfg.Credentials {
-		gc := &graph.Credentials{ID: graph.ID("credentials." + cr.Name), Name: cr.Name, Pos: pos(cr.Block),
-			File: cr.File.Value, CacheTTL: defaultCredentialsTTL, Entries: make(map[string]string, len(cr.Rows))}
-		if cr.CacheTTL.Set {
-			gc.CacheTTL = cr.CacheTTL.Value
-		}
-		for _, r := range cr.Rows {
-			gc.Entries[r.User.Value+"@"+r.Domain.Value] = strings.ToLower(r.HA1.Value)
-		}
-		c.creds[cr.Name] = gc
-		c.g.Credentials = append(c.g.Credentials, gc)
-	}
-}
-
-func (c *compiler) auth() {
-	for _, a := range c.cfg.Auth {
-		ga := &graph.Auth{ID: graph.ID("auth." + a.Name), Name: a.Name, Pos: pos(a.Block),
-			When: c.cond(a.When), Realm: a.Realm.Value}
-		for _, r := range a.Trust {
-			if t := resolve(c, r, "trusted", c.trust); t != nil {
-				ga.Trust = append(ga.Trust, t)
-			}
-		}
-		if a.Credentials.Set {
-			ga.Credentials = resolve(c, a.Credentials, "credentials", c.creds)
-		}
-		if a.Realm.Set && a.Realm.Value == "" {
-			c.errorf(a.Realm.Range, "Empty Realm", "The digest realm is empty. Use the SIP domain, such as \"example.com\".")
-		}
-		c.g.Auth = append(c.g.Auth, ga)
-	}
-}
-
-func (c *compiler) aliases() {
-	for _, a := range c.cfg.Aliases {
-		ga := &graph.AliasTable{ID: graph.ID("aliases." + a.Name), Name: a.Name, Pos: pos(a.Block),
-			File: a.File.Value, When: c.cond(a.When), Entries: make(map[string]string, len(a.Rows))}
-		for _, r := range a.Rows {
-			ga.Entries[r.DID.Value] = r.User.Value
-		}
-		c.g.Aliases = append(c.g.Aliases, ga)
 	}
 }
 

@@ -23,6 +23,11 @@ type Proxy struct {
 	DialogValidation Value[bool]
 	InDialogTimeout  Value[time.Duration]
 	TopologyHiding   Value[bool]
+	// Exit is the socket ("udp:IP:PORT", one of Listen) that traffic to
+	// carriers leaves from.
+	Exit Value[string]
+	// ServerHeader is the Server/User-Agent value; unset writes none.
+	ServerHeader Value[string]
 }
 
 var proxySchema = &hcl.BodySchema{
@@ -30,6 +35,8 @@ var proxySchema = &hcl.BodySchema{
 		{Name: "listen"}, {Name: "advertise"}, {Name: "domains"}, {Name: "admin"},
 		{Name: "ring_timeout"}, {Name: "max_call_duration"}, {Name: "max_inflight"},
 		{Name: "dialog_validation"}, {Name: "in_dialog_timeout"}, {Name: "topology_hiding"},
+		{Name: "ring_timeout"}, {Name: "max_call_duration"}, {Name: "max_inflight"}, {Name: "exit"},
+		{Name: "server_header"},
 	},
 }
 
@@ -54,6 +61,8 @@ func (l *loader) decodeProxy(b *hcl.Block) hcl.Diagnostics {
 	attr(a, "dialog_validation", decodeBool, &p.DialogValidation, &diags)
 	attr(a, "in_dialog_timeout", decodeDuration, &p.InDialogTimeout, &diags)
 	attr(a, "topology_hiding", decodeBool, &p.TopologyHiding, &diags)
+	attr(a, "exit", decodeString, &p.Exit, &diags)
+	attr(a, "server_header", decodeString, &p.ServerHeader, &diags)
 	l.cfg.Proxy = p
 	return diags
 }

@@ -50,16 +50,24 @@ func (s *Server) attachRegistrar(g *graph.Graph) {
 
 // register answers a REGISTER the graph handed to the registrar (RFC 3261
 // §10.3).
-func (s *Server) register(req *sip.Request, tx sip.ServerTransaction) {
+//
+// A REGISTER that an auth stage authenticated may only bind its own
+// address of record: a user proven as alice cannot register bob's phone
+// (third-party registration would let one subscriber hijack another's
+// calls).
+func (s *Server) register(req *sip.Request, tx sip.ServerTransaction, d *graph.Decision) {
 	if s.cfg.Registrar == nil {
 		s.relay.Reply(tx, req, 500, "Not served by this version of sipfront: register")
 		return
 	}
 	in, err := registrar.FromSIP(req)
 	var res registrar.Result
-	if err != nil {
+	switch {
+	case err != nil:
 		res = registrar.Result{Status: 400, Reason: err.Error()}
-	} else {
+	case d.AuthUser != "" && d.AuthUser != in.User:
+		res = registrar.Result{Status: 403, Reason: registrar.ReasonNotOwnAOR}
+	default:
 		res = s.cfg.Registrar.Register(&in)
 	}
 	if ro, ok := s.obs.(RegistrationObserver); ok {
@@ -86,21 +94,25 @@ func (s *Server) contactsOf(v *intake.View) *target.Contacts {
 
 // toContacts relays a non-INVITE request for a registered user to its
 // best contact (highest q, most recent), without forking.
-func (s *Server) toContacts(req *sip.Request, tx sip.ServerTransaction, v *intake.View) {
+func (s *Server) toContacts(req *sip.Request, tx sip.ServerTransaction, v *intake.View, d *graph.Decision) {
 	t, ok := s.contactsOf(v).Next()
 	if !ok {
 		s.relay.Reply(tx, req, 480, "Temporarily Unavailable")
 		return
 	}
-	fwd := s.contactCopy(req, t, recordRoutes(req.Method))
+	fwd := s.contactCopy(req, t, recordRoutes(req.Method), d.Auth != nil)
 	s.obs.Relay(t.ID)
-	s.forward(req, tx, fwd)
+	s.forward(req, tx, fwd, false)
 }
 
 // contactCopy is the request for contact t: the contact as Request-URI,
-// sent where the REGISTER came from.
-func (s *Server) contactCopy(req *sip.Request, t target.Target, rr bool) *sip.Request {
+// sent where the REGISTER came from; consume removes the digest
+// credentials an auth stage checked (a phone never sees them either).
+func (s *Server) contactCopy(req *sip.Request, t target.Target, rr, consume bool) *sip.Request {
 	fwd := s.relay.Copy(req, t.Addr, t.Transport, rr, forward.LoopHash(req))
+	if consume {
+		consumeCredentials(fwd)
+	}
 	var u sip.Uri
 	if err := sip.ParseUri(t.URI, &u); err == nil {
 		fwd.Recipient = u
@@ -142,7 +154,7 @@ func (s *Server) forkInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTrans
 		if !ok {
 			break
 		}
-		branches = append(branches, fork.NewSIPBranch(s.relay, s.contactCopy(req, t, true), ring, up.Retransmission))
+		branches = append(branches, fork.NewSIPBranch(s.relay, s.contactCopy(req, t, true, d.Auth != nil), ring, up.Retransmission))
 		targets = append(targets, t)
 		qs = append(qs, it.Binding(i).Rank())
 		s.obs.Relay(t.ID)

@@ -45,6 +45,10 @@ func (s *Server) inDialog(g *graph.Graph, req *sip.Request, tx sip.ServerTransac
 		return
 	}
 	fwd, rewrite := s.inDialogCopy(g, req, m)
+	hidden := s.towardCarrier(req)
+	if hidden {
+		s.hideInside(req, fwd)
+	}
 	timedOut := func() {
 		if d, ok := s.endDialog(req); ok {
 			s.log.Info("dialog ended: no answer to an in-dialog request", "method", string(req.Method),
@@ -54,7 +58,8 @@ func (s *Server) inDialog(g *graph.Graph, req *sip.Request, tx sip.ServerTransac
 	if req.Method == sip.BYE {
 		rewrite = endsDialog(rewrite, func() { s.endDialog(req) })
 	}
-	out := s.relay.SingleWith(req, tx, fwd, ringTimeout(g), inDialogTimeout(g), rewrite, timedOut)
+	out := s.relay.SingleWith(req, tx, fwd, ringTimeout(g), inDialogTimeout(g),
+		forward.SingleOptions{Hidden: hidden, Rewrite: rewrite, OnTimeout: timedOut})
 	if req.Method == sip.BYE && (out.Final != nil || out.Err != nil) {
 		s.endDialog(req)
 	}
@@ -88,6 +93,9 @@ func (s *Server) forwardAck(g *graph.Graph, req *sip.Request) {
 		return
 	}
 	fwd, _ := s.inDialogCopy(g, req, m)
+	if s.towardCarrier(req) {
+		s.hideInside(req, fwd)
+	}
 	if err := s.relay.Client.WriteRequest(fwd, forward.NoBuild); err != nil {
 		s.log.Debug("ACK relay failed", "call_id", sipmsg.CallID(req), "destination", fwd.Destination(), "error", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/carrier"
 	"github.com/sipfront/sipfront/runtime/dialog"
 	"github.com/sipfront/sipfront/runtime/forward"
 	"github.com/sipfront/sipfront/runtime/intake"
@@ -44,20 +45,20 @@ func (s *Server) initial(g *graph.Graph, req *sip.Request, tx sip.ServerTransact
 		}
 		if it := s.targets(v, &d); it != nil {
 			held = false
-			s.proxyInvite(g, req, tx, v, it)
+			s.proxyInvite(g, req, tx, v, it, d.Auth != nil)
 			return
 		}
-		s.act(req, tx, &d)
+		s.act(req, tx, v, &d)
 		return
 	}
 	v, d := s.decide(g, req)
 	switch {
 	case d.Action == graph.ActionRegister:
-		s.register(req, tx)
+		s.register(req, tx, &d)
 	case toRegistered(&d):
-		s.toContacts(req, tx, v)
+		s.toContacts(req, tx, v, &d)
 	default:
-		s.act(req, tx, &d)
+		s.act(req, tx, v, &d)
 	}
 }
 
@@ -70,8 +71,11 @@ func toRegistered(d *graph.Decision) bool {
 // targets returns the iterator over the targets of a relay decision, nil
 // when the decision does not relay to a target this runtime serves.
 func (s *Server) targets(v *intake.View, d *graph.Decision) target.Iterator {
-	if d.Action == graph.ActionRelay && d.Member != nil {
+	switch {
+	case d.Action == graph.ActionRelay && d.Member != nil:
 		return target.NewPool(s.store, &v.R, d.Member)
+	case d.Action == graph.ActionRelay && d.Carrier != nil:
+		return carrier.NewIterator(s.carriers, d.Candidates)
 	}
 	return nil
 }
@@ -95,8 +99,13 @@ func (s *Server) decide(g *graph.Graph, req *sip.Request) (*intake.View, graph.D
 }
 
 // act carries out a decision that does not relay an initial INVITE.
-func (s *Server) act(req *sip.Request, tx sip.ServerTransaction, d *graph.Decision) {
+func (s *Server) act(req *sip.Request, tx sip.ServerTransaction, v *intake.View, d *graph.Decision) {
+	if s.authReply(req, tx, v, d) {
+		return
+	}
 	switch {
+	case d.Action == graph.ActionReply && d.Status == 503 && len(d.Candidates) > 0:
+		s.replyRetryAfter(tx, req) // every carrier at its limits, down or disabled
 	case d.Action == graph.ActionReply:
 		s.relay.Reply(tx, req, d.Status, d.Reason)
 	case d.Action == graph.ActionDrop:
@@ -104,7 +113,10 @@ func (s *Server) act(req *sip.Request, tx sip.ServerTransaction, d *graph.Decisi
 		// automatic 100 Trying.
 	case d.Action == graph.ActionRelay && d.Member != nil:
 		fwd := s.relay.Copy(req, d.Member.Addr(), d.Member.Transport, recordRoutes(req.Method), forward.LoopHash(req))
-		s.forward(req, tx, fwd)
+		if d.Auth != nil {
+			consumeCredentials(fwd)
+		}
+		s.forward(req, tx, fwd, false)
 	default:
 		s.relay.Reply(tx, req, 500, "Not served by this version of sipfront: "+d.Action.String())
 	}
@@ -134,8 +146,9 @@ func recordRoutes(m sip.RequestMethod) bool {
 // proxyInvite relays an initial INVITE to the targets of it, one after the
 // other (serial failover). The caller only sees the last answer. It owns
 // the INVITE's admission slot: the first answer from a target gives it
-// back, or proxyInvite does when it returns.
-func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTransaction, v *intake.View, it target.Iterator) {
+// back, or proxyInvite does when it returns. consume removes the digest
+// credentials an auth stage checked from every copy.
+func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTransaction, v *intake.View, it target.Iterator, consume bool) {
 	held := true
 	release := func() {
 		if held {
@@ -159,6 +172,10 @@ func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTran
 	cid, fromTag := v.R.CallID, sipmsg.Tag(req.From())
 	t, ok := it.Next()
 	if !ok {
+		if l, limited := it.(interface{ Limited() bool }); limited && l.Limited() {
+			s.replyRetryAfter(tx, req)
+			return
+		}
 		s.relay.Reply(tx, req, 503, "Service Unavailable")
 		return
 	}
@@ -170,7 +187,15 @@ func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTran
 	var last *forward.Branch
 	var out forward.Outcome
 	for {
-		b := s.relay.NewBranch(req, tx, s.relay.CopyWith(req, t.Addr, t.Transport, true, loop, s.hiding(legs, t.Transport)), cancel, release)
+		fwd := s.relay.CopyWith(req, t.Addr, t.Transport, true, loop, s.hiding(legs, t.Transport))
+		if consume {
+			consumeCredentials(fwd)
+		}
+		if t.Carrier != nil {
+			s.toCarrier(fwd, t.Carrier, v.R.RURI.User)
+		}
+		b := s.relay.NewBranch(req, tx, fwd, cancel, release)
+		b.Hidden = t.Carrier != nil
 		b.SetRewrite(rewrite)
 		s.obs.Relay(t.ID)
 		if err := b.Start(context.Background()); err != nil {
@@ -178,6 +203,14 @@ func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTran
 			out = forward.Outcome{Err: err}
 		} else {
 			out = b.Run(it.Retries, it.NoAnswer(), ring)
+		}
+		if a, ok := it.(authorizer); ok && out.Final != nil && !out.Relayed {
+			if fwd := a.Authorize(fwd, out.Final); fwd != nil {
+				b, out = s.authorizedTry(req, tx, fwd, cancel, release, it, ring)
+			}
+		}
+		if timed, ok := it.(target.Timed); ok {
+			timed.PDD(t, b.PDD())
 		}
 		last = b
 		if out.Relayed {
@@ -210,7 +243,7 @@ func (s *Server) settle(it target.Iterator, t target.Target, cid, fromTag string
 		s.dialogs.End(cid, fromTag)
 		return
 	}
-	it.Answered(t)
+	it.Answered(t, out.Final.StatusCode)
 	if out.Final.IsSuccess() {
 		return // answered records it (before the caller can send its ACK)
 	}
@@ -229,8 +262,9 @@ func failureReason(out forward.Outcome) string {
 
 // forward relays an out-of-dialog request on a single branch, without
 // failover.
-func (s *Server) forward(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request) {
-	s.relay.Single(req, tx, fwd, ringTimeout(s.graph.Load()), 0)
+// hidden: fwd carries only the proxy's Via (a leg toward a carrier).
+func (s *Server) forward(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, hidden bool) {
+	s.relay.Single(req, tx, fwd, ringTimeout(s.graph.Load()), 0, hidden)
 }
 
 // ringTimeout is Timer C for g.

@@ -25,7 +25,9 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/carrier"
 	"github.com/sipfront/sipfront/runtime/dialog"
+	"github.com/sipfront/sipfront/runtime/edge"
 	"github.com/sipfront/sipfront/runtime/forward"
 	"github.com/sipfront/sipfront/runtime/intake"
 	"github.com/sipfront/sipfront/runtime/registrar"
@@ -119,7 +121,10 @@ type Server struct {
 	// state is what decisions read: store composed with the other domains.
 	state   graph.State
 	dialogs *dialog.Table
-	graph   atomic.Pointer[graph.Graph]
+	// carriers is the carriers' limits, quality and health; its calls
+	// are the dialog table's.
+	carriers *carrier.Store
+	graph    atomic.Pointer[graph.Graph]
 
 	ua    *sipgo.UserAgent
 	relay *forward.Relay
@@ -127,6 +132,9 @@ type Server struct {
 	// advertised address only change on restart.
 	self      *forward.Self
 	validator intake.Validator
+	// edge checks every message before sipgo parses it: flood control,
+	// the raw check and the limits (runtime/edge).
+	edge *edge.Guard
 
 	ready    chan struct{}
 	draining atomic.Bool
@@ -180,12 +188,20 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.cfg.Served.Kinds == nil {
 		s.cfg.Served = DefaultServed()
+		if s.authService() != nil {
+			s.cfg.Served = servedWithAuth(s.cfg.Served)
+		}
 	}
 	if s.cfg.Registrar == nil {
 		s.cfg.Served = s.cfg.Served.withoutRegistrar()
 	}
-	s.state = StateOf(cfg, s.store)
 	s.dialogs = dialog.New(memberAccounting{s.store})
+	s.carriers = carrier.New(s.dialogs)
+	s.dialogs.CountCarriers(carrier.Accounting{Store: s.carriers})
+	if cfg.Carriers == nil {
+		cfg.Carriers = s.carriers
+	}
+	s.state = StateOf(cfg, s.store)
 	g, err := s.load()
 	if err != nil {
 		return nil, err
@@ -193,12 +209,16 @@ func New(cfg Config) (*Server, error) {
 	if s.self, err = forward.NewSelf(g.Proxy); err != nil {
 		return nil, err
 	}
+	s.edge = edge.NewGuard(g, s.log)
+	s.state = graph.WithFlooding(s.state, s.edge)
 	if err := s.newStack(); err != nil {
 		return nil, err
 	}
 	s.store.Attach(g)
+	s.carriers.Attach(g)
 	s.attachFilterLogs(g)
 	s.setLimit(g)
+	s.relay.SetServerHeader(g.Security.ServerHeader)
 	s.graph.Store(g)
 	return s, nil
 }
@@ -216,6 +236,11 @@ func (s *Server) load() (*graph.Graph, error) {
 		return nil, err
 	}
 	s.attachRegistrar(g)
+	if a := s.authService(); a != nil {
+		if err := a.Reload(g); err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
+	}
 	return g, nil
 }
 
@@ -224,6 +249,10 @@ func (s *Server) load() (*graph.Graph, error) {
 func (s *Server) newStack() error {
 	sipgoGlobals.Do(func() {
 		sip.UDPMTUSize = 65000 // P5: sipgo refuses to send UDP above MTU-200 otherwise
+		// Read whole datagrams (sipgo reads 32 KiB by default, and the
+		// kernel cuts the rest silently): the edge answers an oversized
+		// one 513 instead of passing a truncated message on.
+		sip.TransportBufferReadSize = 65535
 		// Some sipgo paths log through the process-wide default logger;
 		// those only get warnings and errors.
 		sip.SetDefaultLogger(slog.New(&sipgoLogHandler{next: s.log.Handler(), dropped: new(atomic.Uint64)}))
@@ -234,7 +263,6 @@ func (s *Server) newStack() error {
 		sipgo.WithUserAgentHostname(s.self.Host()),
 		sipgo.WithUserAgentTransportLayerOptions(
 			sip.WithTransportLayerLogger(sipLog),
-			sip.WithTransportLayerReadFilter(intake.ContentLengthFilter),
 		),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerLogger(sipLog),
@@ -339,14 +367,17 @@ func (s *Server) listen() ([]interface{ Close() error }, <-chan error, error) {
 			_ = conn.SetReadBuffer(4 << 20)
 			closers = append(closers, conn)
 			s.self.SetUDPLocal(conn.LocalAddr().(*net.UDPAddr))
-			go func() { errc <- s.relay.Server.ServeUDP(conn) }()
+			// The edge sees every datagram before sipgo (flood control,
+			// raw check, limits); it replaces a read filter, which runs
+			// after sipgo has allocated for the source and cannot answer.
+			go func() { errc <- s.relay.Server.ServeUDP(edge.NewPacketConn(conn, s.edge)) }()
 		case "tcp":
 			ln, err := net.Listen("tcp", l.Addr)
 			if err != nil {
 				return fail(fmt.Errorf("listen tcp %s: %w", l.Addr, err))
 			}
 			closers = append(closers, ln)
-			go func() { errc <- s.relay.Server.ServeTCP(ln) }()
+			go func() { errc <- s.relay.Server.ServeTCP(edge.NewListener(ln, s.edge)) }()
 		}
 	}
 	s.log.Info("sipfront serving", "listen", s.self.ListenString(), "advertise", s.self.HostPort(),
@@ -372,8 +403,11 @@ func (s *Server) Reload() error {
 		s.log.Warn("proxy "+diff+" changed: takes effect on restart", "graph", g.Hash)
 	}
 	s.store.Attach(g)
+	s.carriers.Attach(g)
 	s.attachFilterLogs(g)
 	s.setLimit(g)
+	s.edge.Configure(g)
+	s.relay.SetServerHeader(g.Security.ServerHeader)
 	old := s.graph.Swap(g)
 	s.obs.Reload(true)
 	s.log.Info("policy reloaded", "graph", g.Hash, "previous", old.Hash)
@@ -385,6 +419,9 @@ func (s *Server) Graph() *graph.Graph { return s.graph.Load() }
 
 // State returns the pool-member state store.
 func (s *Server) State() *state.Store { return s.store }
+
+// Carriers returns the carriers' state: limits, quality, health, modes.
+func (s *Server) Carriers() *carrier.Store { return s.carriers }
 
 // Dialogs returns the dialog table.
 func (s *Server) Dialogs() *dialog.Table { return s.dialogs }
@@ -435,5 +472,9 @@ func (m memberAccounting) Established(callID, fromTag, toTag string) {
 
 func (m memberAccounting) End(callID, fromTag string) { m.st.EndCall(callID, fromTag) }
 
-// Dropped returns how many datagrams could not be parsed and were dropped.
-func (s *Server) Dropped() uint64 { return s.dropped.Load() }
+// Edge returns the edge guard: flood table, limits and their counters.
+func (s *Server) Edge() *edge.Guard { return s.edge }
+
+// Dropped returns how many messages could not be parsed or checked and
+// were dropped without an answer (by sipgo or by the edge).
+func (s *Server) Dropped() uint64 { return s.dropped.Load() + s.edge.Dropped() }

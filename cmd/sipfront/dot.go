@@ -242,7 +242,7 @@ func (d *dotWriter) targets(g *graph.Graph) {
 		}
 	})
 	for _, c := range g.Carriers {
-		d.edge("lcr", string(c.ID), fmt.Sprintf("%s prio %d", strings.Join(c.Prefixes, " "), c.Priority), `style=dotted`)
+		d.edge("lcr", string(c.ID), carrierEdge(c), `style=dotted`)
 	}
 }
 
@@ -300,4 +300,29 @@ func (d *dotWriter) registrar(r *graph.Registrar) {
 		label += fmt.Sprintf("\nexpires %s..%s\n%d contacts", plan.FormatDuration(r.MinExpires), plan.FormatDuration(r.MaxExpires), r.MaxContacts)
 	}
 	d.node("registrar", label, "shape=cylinder")
+}
+
+// carrierEdge labels the LCR edge to a carrier with the prefixes it serves
+// (the first few of a large table, then a count), its priority and weight.
+func carrierEdge(c *graph.Carrier) string {
+	const shown = 4
+	var b strings.Builder
+	for i, p := range c.Prefixes {
+		if i == shown {
+			fmt.Fprintf(&b, " +%d more", len(c.Prefixes)-shown)
+			break
+		}
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(p.Prefix)
+		if int(p.Priority) != c.Priority {
+			fmt.Fprintf(&b, "(%d)", p.Priority)
+		}
+	}
+	fmt.Fprintf(&b, " prio %d", c.Priority)
+	if c.Weight != 1 {
+		fmt.Fprintf(&b, " weight %d", c.Weight)
+	}
+	return b.String()
 }

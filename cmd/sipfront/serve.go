@@ -22,6 +22,7 @@ import (
 	"github.com/sipfront/sipfront/compiler/graph"
 	"github.com/sipfront/sipfront/runtime"
 	"github.com/sipfront/sipfront/runtime/admin"
+	"github.com/sipfront/sipfront/runtime/auth"
 	"github.com/sipfront/sipfront/runtime/metrics"
 	"github.com/sipfront/sipfront/runtime/probe"
 	"github.com/sipfront/sipfront/runtime/registrar"
@@ -125,8 +126,15 @@ func serve(cmd *cobra.Command, path string, o serveOptions) error {
 	}
 	defer reg.Close()
 	obs.AttachRegistrar(reg.Count)
+	authSvc, err := newAuthService(log)
+	if err != nil {
+		fmt.Fprintln(cmd.ErrOrStderr(), err)
+		return exitCode(1)
+	}
+	defer authSvc.Close()
+	obs.AttachAuth(authSvc)
 	srv, err := runtime.New(runtime.Config{Load: src.load, Logger: log, Grace: grace, Observer: obs, MaxInflight: maxInflight,
-		Registrar: reg})
+		Registrar: reg, Auth: authSvc})
 	if err != nil {
 		if !errors.Is(err, errPolicy) {
 			fmt.Fprintln(cmd.ErrOrStderr(), err)
@@ -134,6 +142,7 @@ func serve(cmd *cobra.Command, path string, o serveOptions) error {
 		return exitCode(1)
 	}
 	obs.Attach(srv)
+	checkCredentialStores(authSvc, log)
 	logHealthChanges(srv.State(), log, obs.MemberChanged)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -145,7 +154,7 @@ func serve(cmd *cobra.Command, path string, o serveOptions) error {
 	defer cancel()
 
 	prober := probe.New(srv, srv.State(), log)
-	startAdmin(runCtx, srv, src, obs, prober, reg, log)
+	startAdmin(runCtx, srv, src, obs, prober, reg, authSvc, log)
 	var bg sync.WaitGroup
 	bg.Go(func() { reg.Run(runCtx, time.Second) })
 	bg.Go(func() {
@@ -192,7 +201,7 @@ func logHealthChanges(st *state.Store, log *slog.Logger, also state.ChangeFunc) 
 // be bound is logged as an error and the proxy serves without it: SIP
 // service comes first.
 func startAdmin(ctx context.Context, srv *runtime.Server, src *policySource, obs *metrics.Metrics, prober *probe.Prober,
-	reg *registrar.Registrar, log *slog.Logger) {
+	reg *registrar.Registrar, authSvc *auth.Service, log *slog.Logger) {
 	addr := srv.Graph().Proxy.Admin
 	if addr == "" {
 		log.Info("admin API disabled (proxy.admin is empty)")
@@ -203,7 +212,7 @@ func startAdmin(ctx context.Context, srv *runtime.Server, src *policySource, obs
 		log.Warn("admin API on a non-loopback address without a token: set "+admin.TokenEnv, "addr", addr)
 	}
 	_, err := admin.Start(ctx, srv, admin.Options{Addr: addr, Token: token, Metrics: obs.Handler(),
-		Probes: prober, Logger: log, Sources: src.sources, Registrations: reg})
+		Probes: prober, Logger: log, Sources: src.sources, Registrations: reg, Auth: authSvc})
 	if err != nil {
 		log.Error("admin API not started; the proxy serves without it", "error", err)
 	}

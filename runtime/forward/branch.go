@@ -41,17 +41,35 @@ type Branch struct {
 	// onAnswer is called once, on the first answer from downstream (the
 	// admission slot goes back then); nil means nobody cares.
 	onAnswer func()
+	// Hidden is set when fwd carries only the proxy's Via (topology
+	// hidden from the target, such as a carrier): responses get the
+	// request's Via headers back before they go upstream.
+	Hidden bool
+	// started is when Start sent the request, rang when the first answer
+	// above 100 came (zero until then): the post-dial delay.
+	started, rang time.Time
 	// rewrite changes each response before it goes upstream (topology
 	// hiding); nil means none.
 	rewrite func(*sip.Response) *sip.Response
+}
+
+// PDD is the post-dial delay of the branch: from sending the request to
+// its first ringing (1xx above 100) or final answer; 0 when none came.
+func (b *Branch) PDD() time.Duration {
+	if b.rang.IsZero() {
+		return 0
+	}
+	return b.rang.Sub(b.started)
 }
 
 // SetRewrite installs fn to change every response (our Via popped) before
 // it goes upstream; the Outcome still holds the response as received.
 func (b *Branch) SetRewrite(fn func(*sip.Response) *sip.Response) { b.rewrite = fn }
 
+// upstream is res as it goes upstream: our Via popped (the request's
+// back for a Hidden branch), then the rewrite.
 func (b *Branch) upstream(res *sip.Response) *sip.Response {
-	res.RemoveHeader("Via")
+	b.upstreamVia(res)
 	if b.rewrite != nil {
 		return b.rewrite(res)
 	}
@@ -96,6 +114,7 @@ func (b *Branch) Start(ctx context.Context) error {
 		return err
 	}
 	b.ct = ct
+	b.started = time.Now()
 	return nil
 }
 
@@ -115,6 +134,9 @@ func (b *Branch) Run(retry func(code int) bool, noAnswer, ring time.Duration) Ou
 	for {
 		select {
 		case res := <-b.ct.Responses():
+			if res.StatusCode > 100 && b.rang.IsZero() {
+				b.rang = time.Now()
+			}
 			if !b.answered {
 				b.answered = true
 				if b.onAnswer != nil {
@@ -357,16 +379,28 @@ func Cancelled(c <-chan struct{}) bool {
 // requests and out-of-dialog requests other than INVITE. ring is Timer C
 // for an INVITE (ignored otherwise); noAnswer bounds the wait for the
 // first answer (0: Timer B/F only).
-func (r *Relay) Single(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, ring, noAnswer time.Duration) Outcome {
-	return r.SingleWith(req, tx, fwd, ring, noAnswer, nil, nil)
+//
+// When fwd carries only the proxy's Via (a leg toward a carrier), set
+// hidden so that the answer gets the request's Vias back.
+func (r *Relay) Single(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, ring, noAnswer time.Duration, hidden bool) Outcome {
+	return r.SingleWith(req, tx, fwd, ring, noAnswer, SingleOptions{Hidden: hidden})
 }
 
-// SingleWith is Single with a rewrite of the responses (see SetRewrite)
-// and a hook called when the request times out (no answer within
-// noAnswer or Timer F), before the sender gets its 408: what the hook
-// does (end the dialog) is done when the sender learns of it.
-func (r *Relay) SingleWith(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, ring, noAnswer time.Duration,
-	rewrite func(*sip.Response) *sip.Response, onTimeout func()) Outcome {
+// SingleOptions changes how SingleWith relays.
+type SingleOptions struct {
+	// Hidden: fwd carries only the proxy's Via (see Branch.Hidden).
+	Hidden bool
+	// Rewrite changes every response before it goes upstream (see
+	// SetRewrite).
+	Rewrite func(*sip.Response) *sip.Response
+	// OnTimeout is called when the request times out (no answer within
+	// noAnswer or Timer F), before the sender gets its 408: what it does
+	// (end the dialog) is done when the sender learns of it.
+	OnTimeout func()
+}
+
+// SingleWith is Single with options.
+func (r *Relay) SingleWith(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, ring, noAnswer time.Duration, o SingleOptions) Outcome {
 	var cancel <-chan struct{}
 	if req.IsInvite() {
 		var ok bool
@@ -377,23 +411,42 @@ func (r *Relay) SingleWith(req *sip.Request, tx sip.ServerTransaction, fwd *sip.
 		ring = 0
 	}
 	b := r.NewBranch(req, tx, fwd, cancel, nil)
-	b.rewrite = rewrite
+	b.Hidden = o.Hidden
+	b.rewrite = o.Rewrite
 	if err := b.Start(context.Background()); err != nil {
 		r.Log.Debug("relay failed", "method", string(req.Method), "destination", fwd.Destination(), "error", err)
 		b.ReplyError(err)
 		return Outcome{Relayed: true}
 	}
 	var retry func(int) bool
-	if onTimeout != nil {
+	if o.OnTimeout != nil {
 		retry = func(code int) bool { return code == 0 } // answered below
 	}
 	out := b.Run(retry, noAnswer, ring)
 	if !out.Relayed && out.Final == nil {
 		if errors.Is(out.Err, sip.ErrTransactionTimeout) {
-			onTimeout()
+			o.OnTimeout()
 		}
 		b.ReplyError(out.Err)
 		out.Relayed = true
 	}
 	return out
+}
+
+// upstreamVia pops the proxy's Via off a downstream response; for a
+// Hidden branch, whose target never saw the upstream Vias and may number
+// its CSeq apart (a carrier leg that answered a challenge), it puts the
+// request's Vias and CSeq back instead of what the target echoed.
+func (b *Branch) upstreamVia(res *sip.Response) {
+	if !b.Hidden {
+		res.RemoveHeader("Via")
+		return
+	}
+	for res.RemoveHeader("Via") {
+	}
+	vias := b.req.GetHeaders("Via")
+	res.PrependHeader(vias...)
+	if c := b.req.CSeq(); c != nil {
+		res.ReplaceHeader(c)
+	}
 }

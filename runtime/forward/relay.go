@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -25,17 +26,35 @@ type Relay struct {
 	Log    *slog.Logger
 	// Final is told every final status sent upstream; nil means nobody.
 	Final func(code int)
+	// banner is the Server header of the proxy's own answers, nil for
+	// none (SetServerHeader).
+	banner atomic.Pointer[sip.Header]
 }
 
 // Reply answers req on its server transaction and reports the final code.
 func (r *Relay) Reply(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
-	if err := tx.Respond(intake.NewResponse(req, code, reason)); err != nil {
+	res := intake.NewResponse(req, code, reason)
+	if h := r.banner.Load(); h != nil {
+		res.AppendHeader(*h)
+	}
+	if err := tx.Respond(res); err != nil {
 		r.Log.Debug("reply failed", "code", code, "call_id", sipmsg.CallID(req), "error", err)
 		return
 	}
 	if code >= 200 {
 		r.final(code)
 	}
+}
+
+// SetServerHeader sets the Server header of the proxy's own answers;
+// "" writes none (the default: a scanner learns nothing).
+func (r *Relay) SetServerHeader(v string) {
+	if v == "" {
+		r.banner.Store(nil)
+		return
+	}
+	h := sip.Header(sip.NewHeader("Server", v))
+	r.banner.Store(&h)
 }
 
 func (r *Relay) final(code int) {

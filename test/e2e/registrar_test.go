@@ -103,19 +103,6 @@ func (u *ua) register(t *testing.T, user, domain, callID string, cseq int, expir
 	}
 }
 
-// headerValues returns the values of every header name (case-insensitive)
-// of a message.
-func headerValues(msg, name string) []string {
-	var out []string
-	for _, line := range strings.Split(msg, "\r\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if ok && strings.EqualFold(strings.TrimSpace(k), name) {
-			out = append(out, strings.TrimSpace(v))
-		}
-	}
-	return out
-}
-
 // TestRegisterEdgeCases sends each REGISTER rule of RFC 3261 §10.3 to the
 // real binary and checks the answer, then that bindings expire on time and
 // survive a restart of the proxy.
