@@ -118,7 +118,9 @@ func (s *Server) matchDialog(g *graph.Graph, req *sip.Request) (match, int, stri
 	switch {
 	case v == dialog.Unknown && validate && inviteDialogOnly(req.Method):
 		return match{}, 481, "Call/Transaction Does Not Exist"
-	case v == dialog.Unknown:
+	case v == dialog.Unknown, v == dialog.Sibling:
+		// A sibling dialog of a fork (its second 2xx) goes by its own
+		// route set: the caller is ending it.
 		return match{}, 0, ""
 	case v == dialog.OldCSeq && validate:
 		return match{}, 400, "CSeq Not Higher Than The Dialog's Last"
