@@ -17,12 +17,12 @@ const (
 	defaultListen          = "udp:0.0.0.0:5060"
 	defaultAdmin           = "127.0.0.1:8080"
 	defaultRingTimeout     = 3 * time.Minute
-	defaultMaxInflight     = 2000 // runtime.DefaultMaxInflight
+	defaultMaxInflight     = 2000            // runtime.DefaultMaxInflight
+	defaultInDialogTimeout = 5 * time.Second // runtime.DefaultInDialogTimeout
 	defaultMaxContacts     = 5
 	defaultMaxExpires      = time.Hour
 	defaultMinExpires      = time.Minute
 	defaultForkTimeout     = 20 * time.Second
-	defaultInDialogTimeout = 5 * time.Second // runtime.DefaultInDialogTimeout
 )
 
 func (c *compiler) proxy() {

@@ -23,11 +23,14 @@ type authorizer interface {
 }
 
 // authorizedTry sends the INVITE that answers a carrier's challenge, on a
-// new branch to the same carrier, and runs it like the first.
+// new branch to the same carrier, and runs it like the first (with the
+// same rewrite of its responses).
 func (s *Server) authorizedTry(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request,
-	cancel <-chan struct{}, release func(), it target.Iterator, ring time.Duration) (*forward.Branch, forward.Outcome) {
+	cancel <-chan struct{}, release func(), it target.Iterator, ring time.Duration,
+	rewrite func(*sip.Response) *sip.Response) (*forward.Branch, forward.Outcome) {
 	b := s.relay.NewBranch(req, tx, fwd, cancel, release)
 	b.Hidden = true
+	b.SetRewrite(rewrite) // records the dialog on a 2xx, hides under topology hiding
 	if err := b.Start(context.Background()); err != nil {
 		return b, forward.Outcome{Err: err}
 	}

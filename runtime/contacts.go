@@ -102,7 +102,7 @@ func (s *Server) toContacts(req *sip.Request, tx sip.ServerTransaction, v *intak
 	}
 	fwd := s.contactCopy(req, t, recordRoutes(req.Method), d.Auth != nil)
 	s.obs.Relay(t.ID)
-	s.forward(req, tx, fwd, false)
+	s.forward(req, tx, fwd)
 }
 
 // contactCopy is the request for contact t: the contact as Request-URI,

@@ -116,7 +116,7 @@ func (s *Server) act(req *sip.Request, tx sip.ServerTransaction, v *intake.View,
 		if d.Auth != nil {
 			consumeCredentials(fwd)
 		}
-		s.forward(req, tx, fwd, false)
+		s.forward(req, tx, fwd)
 	default:
 		s.relay.Reply(tx, req, 500, "Not served by this version of sipfront: "+d.Action.String())
 	}
@@ -206,7 +206,7 @@ func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTran
 		}
 		if a, ok := it.(authorizer); ok && out.Final != nil && !out.Relayed {
 			if fwd := a.Authorize(fwd, out.Final); fwd != nil {
-				b, out = s.authorizedTry(req, tx, fwd, cancel, release, it, ring)
+				b, out = s.authorizedTry(req, tx, fwd, cancel, release, it, ring, rewrite)
 			}
 		}
 		if timed, ok := it.(target.Timed); ok {
@@ -262,9 +262,8 @@ func failureReason(out forward.Outcome) string {
 
 // forward relays an out-of-dialog request on a single branch, without
 // failover.
-// hidden: fwd carries only the proxy's Via (a leg toward a carrier).
-func (s *Server) forward(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, hidden bool) {
-	s.relay.Single(req, tx, fwd, ringTimeout(s.graph.Load()), 0, hidden)
+func (s *Server) forward(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request) {
+	s.relay.Single(req, tx, fwd, ringTimeout(s.graph.Load()), 0, false)
 }
 
 // ringTimeout is Timer C for g.

@@ -93,6 +93,9 @@ type Proxy struct {
 	// The compiler sets it (at least 1; 2000 by default); zero, in a
 	// graph built by hand, means the runtime's default.
 	MaxInflight int
+	// Exit is the socket traffic to carriers leaves from (one of Listen);
+	// the zero Listen when the policy names none.
+	Exit Listen
 	// DialogValidation checks in-dialog requests against the dialog table
 	// (unknown dialog: 481; forged route set: 403; CSeq not increasing:
 	// 400). The compiler sets it true unless the policy turns it off; a
@@ -105,9 +108,6 @@ type Proxy struct {
 	// TopologyHiding hides each side of a call from the other: Via and
 	// Record-Route stripped and restored, Contact replaced by the proxy's.
 	TopologyHiding bool
-	// Exit is the socket traffic to carriers leaves from (one of Listen);
-	// the zero Listen when the policy names none.
-	Exit Listen
 }
 
 // Listen is one listening socket.

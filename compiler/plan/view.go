@@ -113,10 +113,10 @@ func proxyNode(g *graph.Graph) *Node {
 		{Name: "ring_timeout", Value: durationOrNil(p.RingTimeout)},
 		{Name: "max_call_duration", Value: durationOrNil(p.MaxCallDuration)},
 		{Name: "max_inflight", Value: intOrNil(p.MaxInflight)},
+		{Name: "server_header", Value: stringOrNil(g.Security.ServerHeader)},
 		{Name: "dialog_validation", Value: p.DialogValidation},
 		{Name: "in_dialog_timeout", Value: durationOrNil(p.InDialogTimeout)},
 		{Name: "topology_hiding", Value: p.TopologyHiding},
-		{Name: "server_header", Value: stringOrNil(g.Security.ServerHeader)},
 	}}
 }
 
