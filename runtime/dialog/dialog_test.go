@@ -109,6 +109,7 @@ func TestMatch(t *testing.T) {
 		{"ACK keeps the INVITE's CSeq", "caller-tag", "callee-tag", 1, sip.ACK, Caller, Known, ""},
 		{"callee's first request, any CSeq", "callee-tag", "caller-tag", 1, sip.BYE, Callee, Known, ""},
 		{"callee goes back", "callee-tag", "caller-tag", 1, sip.INFO, Callee, OldCSeq, ""},
+		{"the fork's other callee", "other-callee", "caller-tag", 1, sip.BYE, Callee, Sibling, ""},
 	}
 	for _, s := range steps {
 		if s.establishWith != "" {

@@ -136,9 +136,9 @@ const (
 	Unknown
 	// OldCSeq: the CSeq is not higher than the last one from that party.
 	OldCSeq
-	// Sibling: the caller's Call-ID and tag with another To tag than the
-	// tracked dialog's: a second 2xx of a fork made it (RFC 3261 §16.7
-	// step 5), and the caller is ending it. It is not tracked.
+	// Sibling: the tracked dialog's Call-ID and caller tag with another
+	// tag on the callee's side: a second 2xx of a fork made it (RFC 3261
+	// §16.7 step 5), and one side is ending it. It is not tracked.
 	Sibling
 )
 
@@ -154,13 +154,16 @@ func (t *Table) Match(callID, fromTag, toTag string, cseq uint32, method sip.Req
 	side := Caller
 	e := sh.find(callID, fromTag)
 	if e == nil || (e.d.Established && e.d.ToTag != toTag) {
-		sibling := e != nil
+		if e != nil {
+			return Dialog{}, Caller, Sibling
+		}
 		side = Callee
-		if e = sh.find(callID, toTag); e == nil || e.d.ToTag != fromTag {
-			if sibling {
-				return Dialog{}, Caller, Sibling
-			}
+		if e = sh.find(callID, toTag); e == nil {
 			return Dialog{}, 0, Unknown
+		}
+		if e.d.ToTag != fromTag {
+			// A callee of the fork whose 2xx was not the one tracked.
+			return Dialog{}, Callee, Sibling
 		}
 	}
 	if method == sip.ACK || method == sip.CANCEL {
