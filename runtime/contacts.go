@@ -50,12 +50,9 @@ func (s *Server) attachRegistrar(g *graph.Graph) {
 
 // register answers a REGISTER the graph handed to the registrar (RFC 3261
 // §10.3).
-//
-// A REGISTER that an auth stage authenticated may only bind its own
-// address of record: a user proven as alice cannot register bob's phone
-// (third-party registration would let one subscriber hijack another's
-// calls).
-func (s *Server) register(req *sip.Request, tx sip.ServerTransaction, d *graph.Decision) {
+// (An authenticated REGISTER binding another user's address of record is
+// refused before, by the auth stage's check_from.)
+func (s *Server) register(req *sip.Request, tx sip.ServerTransaction) {
 	if s.cfg.Registrar == nil {
 		s.relay.Reply(tx, req, 500, "Not served by this version of sipfront: register")
 		return
@@ -65,8 +62,6 @@ func (s *Server) register(req *sip.Request, tx sip.ServerTransaction, d *graph.D
 	switch {
 	case err != nil:
 		res = registrar.Result{Status: 400, Reason: err.Error()}
-	case d.AuthUser != "" && d.AuthUser != in.User:
-		res = registrar.Result{Status: 403, Reason: registrar.ReasonNotOwnAOR}
 	default:
 		res = s.cfg.Registrar.Register(&in)
 	}
@@ -100,18 +95,23 @@ func (s *Server) toContacts(req *sip.Request, tx sip.ServerTransaction, v *intak
 		s.relay.Reply(tx, req, 480, "Temporarily Unavailable")
 		return
 	}
-	fwd := s.contactCopy(req, t, recordRoutes(req.Method), d.Auth != nil, nil)
+	fwd := s.contactCopy(req, t, recordRoutes(req.Method), outbound(v, d))
 	s.obs.Relay(t.ID)
 	s.forward(req, tx, fwd)
 }
 
 // contactCopy is the request for contact t: the contact as Request-URI,
-// sent where the REGISTER came from; consume removes the digest
-// credentials an auth stage checked (a phone never sees them either).
-func (s *Server) contactCopy(req *sip.Request, t target.Target, rr, consume bool, o *forward.CopyOptions) *sip.Request {
+// sent where the REGISTER came from; prep, when not nil, prepares it like
+// any other copy (credentials consumed, see outbound).
+func (s *Server) contactCopy(req *sip.Request, t target.Target, rr bool, prep func(*sip.Request)) *sip.Request {
+	return s.contactCopyWith(req, t, rr, prep, nil)
+}
+
+// contactCopyWith is contactCopy changed by o (topology hiding).
+func (s *Server) contactCopyWith(req *sip.Request, t target.Target, rr bool, prep func(*sip.Request), o *forward.CopyOptions) *sip.Request {
 	fwd := s.relay.CopyWith(req, t.Addr, t.Transport, rr, forward.LoopHash(req), o)
-	if consume {
-		consumeCredentials(fwd)
+	if prep != nil {
+		prep(fwd)
 	}
 	var u sip.Uri
 	if err := sip.ParseUri(t.URI, &u); err == nil {
@@ -142,10 +142,9 @@ func (s *Server) forkInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTrans
 	}
 	cid, fromTag := v.R.CallID, sipmsg.Tag(req.From())
 	var targets []target.Target
-	up := fork.NewSIPUpstream(s.relay, req, tx, release, func(branch int, _ string) {
-		// Before the 2xx goes up (the rewrite then records it): the
-		// caller's ACK must find the answering contact.
+	up := fork.NewSIPUpstream(s.relay, req, tx, release, func(branch int, toTag string) {
 		s.dialogs.Moved(cid, fromTag, targets[branch])
+		s.dialogs.Established(cid, fromTag, toTag)
 	})
 	targets = make([]target.Target, 0, it.Len())
 	qs := make([]int, 0, it.Len())
@@ -157,16 +156,16 @@ func (s *Server) forkInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTrans
 		targets = append(targets, t)
 		qs = append(qs, it.Binding(i).Rank())
 	}
-	// The dialog is tracked from the start, under the first contact, and
-	// moves to the one that answers; validation and topology hiding read
-	// what Record and the rewrite store, as for pool calls.
+	// The caller's side is recorded before any branch goes out: the
+	// dialog table needs it for validation, hiding and its own BYEs.
 	s.dialogs.Start(targets[0], cid, fromTag, v.R.From.User, v.R.To.User)
 	hide := g.Proxy.TopologyHiding
 	legs := s.dialogs.Record(cid, fromTag, req, hide)
 	up.SetRewrite(s.answered(req, cid, fromTag, legs, hide))
 	branches := make([]fork.Branch, 0, len(targets))
+	prep := outbound(v, d)
 	for _, t := range targets {
-		fwd := s.contactCopy(req, t, true, d.Auth != nil, s.hiding(legs, t.Transport))
+		fwd := s.contactCopyWith(req, t, true, prep, s.hiding(legs, t.Transport))
 		branches = append(branches, fork.NewSIPBranch(s.relay, fwd, ring, up.Retransmission))
 		s.obs.Relay(t.ID)
 	}

@@ -150,33 +150,30 @@ type SIPUpstream struct {
 	// before it goes up: the dialog table must name the answering contact
 	// before the caller's ACK can arrive.
 	onSuccess func(branch int, toTag string)
-	// rewrite changes each response (our Via popped) before it goes up:
-	// the dialog table learns the callee from the first 2xx, topology
-	// hiding hides it. nil: none. Later 2xx of the fork go up as they
-	// are, so that they do not replace the dialog the table tracks.
-	rewrite func(*sip.Response) *sip.Response
 	// final is set once the caller has a final response.
 	final bool
 	// toTag is the To tag of the first 2xx: the dialog the caller keeps.
 	toTag string
+	// rewrite changes every response (our Via popped) before it goes up
+	// (topology hiding); nil means none.
+	rewrite func(*sip.Response) *sip.Response
 }
 
-// ToTag returns the To tag of the first 2xx relayed, "" when none was.
-func (u *SIPUpstream) ToTag() string { return u.toTag }
-
-// SetRewrite installs fn to change each response before it goes upstream
-// (see the rewrite field).
+// SetRewrite installs fn to change every response before it goes up; for
+// the first 2xx it runs after onSuccess.
 func (u *SIPUpstream) SetRewrite(fn func(*sip.Response) *sip.Response) { u.rewrite = fn }
 
-// up pops our Via, applies the rewrite and addresses res to the caller.
-func (u *SIPUpstream) up(res *sip.Response, rewrite bool) *sip.Response {
-	res.RemoveHeader("Via")
-	if rewrite && u.rewrite != nil {
+// up is res as it goes up: the rewrite applied, sent to the caller.
+func (u *SIPUpstream) up(res *sip.Response) *sip.Response {
+	if u.rewrite != nil {
 		res = u.rewrite(res)
 	}
 	res.SetDestination(u.req.Source())
 	return res
 }
+
+// ToTag returns the To tag of the first 2xx relayed, "" when none was.
+func (u *SIPUpstream) ToTag() string { return u.toTag }
 
 // NewSIPUpstream returns the Upstream answering req on tx; onAnswer (may be
 // nil) is called on the first response that goes up, onSuccess (may be
@@ -196,7 +193,9 @@ func (u *SIPUpstream) answered() {
 // Provisional implements Upstream.
 func (u *SIPUpstream) Provisional(msg any) {
 	u.answered()
-	res := u.up(msg.(*sip.Response), true)
+	res := msg.(*sip.Response)
+	res.RemoveHeader("Via")
+	res = u.up(res)
 	if err := u.tx.Respond(res); err != nil {
 		u.relay.Log.Debug("provisional relay refused", "call_id", sipmsg.CallID(u.req), "error", err)
 	}
@@ -207,14 +206,15 @@ func (u *SIPUpstream) Provisional(msg any) {
 func (u *SIPUpstream) Success(branch int, msg any) {
 	u.answered()
 	res := msg.(*sip.Response)
-	first := u.toTag == "" && !u.final
+	res.RemoveHeader("Via")
+	first := !u.final && u.toTag == ""
 	if first {
 		u.toTag = sipmsg.ToHeaderTag(res.To())
 		if u.onSuccess != nil {
 			u.onSuccess(branch, u.toTag)
 		}
 	}
-	res = u.up(res, first)
+	res = u.up(res)
 	if !u.final {
 		if err := u.tx.Respond(res); err == nil {
 			u.final = true
@@ -228,7 +228,7 @@ func (u *SIPUpstream) Success(branch int, msg any) {
 // Retransmission relays a 2xx retransmission statelessly (P11).
 func (u *SIPUpstream) Retransmission(res *sip.Response) {
 	res.RemoveHeader("Via")
-	u.relay.WriteUpstream(res, u.req)
+	u.relay.WriteUpstream(u.up(res), u.req)
 }
 
 // Final implements Upstream: the chosen response with every challenge
@@ -241,7 +241,7 @@ func (u *SIPUpstream) Final(f Final) {
 		u.relay.Reply(u.tx, u.req, f.Code, reason(f.Code))
 		return
 	}
-	res = u.up(res, true)
+	res.RemoveHeader("Via")
 	for _, c := range f.Challenges {
 		if c == f.Msg {
 			continue
@@ -253,6 +253,7 @@ func (u *SIPUpstream) Final(f Final) {
 			}
 		}
 	}
+	res = u.up(res)
 	if err := u.tx.Respond(res); err != nil {
 		u.relay.Log.Debug("final relay refused", "code", res.StatusCode, "call_id", sipmsg.CallID(u.req), "error", err)
 		return

@@ -17,7 +17,7 @@ type registrations struct {
 // Call it once, before the proxy serves.
 func (m *Metrics) AttachRegistrar(count func() int) {
 	vec := counterVec("sipfront_registrations_total",
-		"REGISTER requests answered by the registrar, by result (ok, foreign_domain, bad_request, interval_too_brief, out_of_order, too_many_contacts, store_error, forbidden).",
+		"REGISTER requests answered by the registrar, by result (ok, foreign_domain, bad_request, interval_too_brief, out_of_order, too_many_contacts, store_error).",
 		"result")
 	r := &registrations{byResult: make(map[string]prometheus.Counter, len(registrar.Results))}
 	for _, res := range registrar.Results {

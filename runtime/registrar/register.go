@@ -67,19 +67,12 @@ const (
 	ResultOutOfOrder = "out_of_order"
 	ResultTooMany    = "too_many_contacts"
 	ResultStoreError = "store_error"
-	// ResultForbidden is a REGISTER whose authenticated user is not the
-	// address of record it tries to bind.
-	ResultForbidden = "forbidden"
 )
 
 // Results lists every value Outcome returns, for metrics to create their
 // series up front.
 var Results = []string{ResultOK, ResultForeign, ResultBad, ResultTooBrief, ResultOutOfOrder,
-	ResultTooMany, ResultStoreError, ResultForbidden}
-
-// ReasonNotOwnAOR is the reason phrase of the 403 for a REGISTER whose
-// authenticated user is not its address of record.
-const ReasonNotOwnAOR = "Forbidden: authenticated user may only register itself"
+	ResultTooMany, ResultStoreError}
 
 // Outcome names a Result for metrics (registrations by result).
 func (r *Result) Outcome() string {
@@ -91,9 +84,6 @@ func (r *Result) Outcome() string {
 	case 423:
 		return ResultTooBrief
 	case 403:
-		if r.Reason == ReasonNotOwnAOR {
-			return ResultForbidden
-		}
 		return ResultTooMany
 	case 500:
 		return ResultStoreError
