@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -118,63 +117,6 @@ func TestForkCallerCancelAndNoBinding(t *testing.T) {
 		"Contact: <sip:caller@127.0.0.1:9>\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
 	if code, err := exchangeUDP("", p.addr, []byte(invite), 5*time.Second); err != nil || code != 480 {
 		t.Fatalf("INVITE to a user without binding: %d %v, want 480", code, err)
-	}
-}
-
-// TestForkTopologyHiding: with topology_hiding on, a phone registered from
-// an inside address (127.0.0.2) is called through a fork, re-INVITEs go
-// both ways and the caller hangs up; nothing the caller receives names the
-// phone's address outside the SDP (the REGISTER, the call, the dialog).
-func TestForkTopologyHiding(t *testing.T) {
-	port := freePort(t)
-	policy := fmt.Sprintf(`proxy {
-  listen          = ["udp:%[1]s"]
-  advertise       = %[1]q
-  admin           = ""
-  domains         = ["sipfront.test"]
-  topology_hiding = true
-}
-
-registrar {}
-
-route "register" {
-  when = "method == 'REGISTER'"
-  to   = registrar
-}
-
-route "subscriber" {
-  when = "registered(ruri.user)"
-  to   = registrar
-}
-`, addr(port))
-	p := startProxy(t, writePolicy(t, policy), addr(port))
-	phone, caller := newRawUA(t, "phone", "127.0.0.2"), newRawUA(t, "caller", "127.0.0.1")
-	phone.send(t, p.addr, crlf(
-		"REGISTER sip:sipfront.test SIP/2.0",
-		"Via: SIP/2.0/UDP "+phone.addr+";branch=z9hG4bK-"+randTag()+";rport",
-		"Max-Forwards: 70",
-		"From: <sip:alice@sipfront.test>;tag="+randTag(),
-		"To: <sip:alice@sipfront.test>",
-		"Call-ID: "+randTag(),
-		"CSeq: 1 REGISTER",
-		"Contact: <sip:phone@"+phone.addr+">",
-		"Expires: 600",
-		"Content-Length: 0",
-		""))
-	if res := phone.final(t, sip.REGISTER, 5*time.Second); res.StatusCode != 200 {
-		t.Fatalf("REGISTER: %d", res.StatusCode)
-	}
-	cd, pd := rawCall(t, caller, phone, p.addr, "alice")
-	reinvite(t, cd, phone)
-	reinvite(t, pd, caller)
-	if got := transact(t, cd, sip.BYE, phone, 200); got != 200 {
-		t.Fatalf("BYE from the caller: %d", got)
-	}
-	for _, m := range caller.received() {
-		head, _, _ := bytes.Cut(m, []byte("\r\n\r\n"))
-		if bytes.Contains(head, []byte("127.0.0.2")) {
-			t.Errorf("the caller received the phone's address outside the body:\n%s", head)
-		}
 	}
 }
 
