@@ -17,7 +17,8 @@ type Proxy struct {
 	RingTimeout     Value[time.Duration]
 	MaxCallDuration Value[time.Duration]
 	MaxInflight     Value[int]
-	// ServerHeader is the Server/User-Agent value; unset writes none.
+	// ServerHeader is the Server header of the proxy's answers; unset
+	// writes none.
 	ServerHeader Value[string]
 }
 
