@@ -204,3 +204,23 @@ func TestListenerLimits(t *testing.T) {
 		t.Errorf("stats %+v", s.TCPClosed)
 	}
 }
+
+// TestAdmitAllocatesNothing: a passing datagram and one from a blocked
+// source cost no allocation at the edge (an attacker cannot make the
+// proxy allocate before flood control and the raw check have run).
+func TestAdmitAllocatesNothing(t *testing.T) {
+	gd := guard(t, graph.Security{Flood: &graph.Flood{Window: time.Minute, MaxRequests: 1 << 30, Block: time.Minute, MaxSources: 1024}})
+	c := NewPacketConn(nil, gd)
+	msg := request(1, nil)
+	ok := netip.MustParseAddrPort("192.0.2.1:5060")
+	if n := testing.AllocsPerRun(200, func() { c.admit(msg, ok) }); n != 0 {
+		t.Errorf("passing datagram: %.0f allocations", n)
+	}
+	gd = guard(t, graph.Security{Flood: &graph.Flood{Window: time.Minute, MaxRequests: 1, Block: time.Minute, MaxSources: 1024}})
+	c = NewPacketConn(nil, gd)
+	c.admit(msg, ok)
+	c.admit(msg, ok) // blocked from here on
+	if n := testing.AllocsPerRun(200, func() { c.admit(msg, ok) }); n != 0 {
+		t.Errorf("blocked source: %.0f allocations", n)
+	}
+}
