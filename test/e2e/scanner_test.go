@@ -98,8 +98,11 @@ func port(hostPort string) string {
 }
 
 // scan runs a SIPVicious tool, bounded in time, and returns its output.
+// It binds 127.0.0.1 on a free port: by default the tools listen on
+// 0.0.0.0:5060, where other tests' stray answers would reach them.
 func scan(t *testing.T, tool string, args ...string) string {
 	t.Helper()
+	args = append([]string{"-b", "127.0.0.1", "-P", strconv.Itoa(freePort(t))}, args...)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, tool, args...)
