@@ -53,7 +53,8 @@ func Compile(cfg *lang.Config) (*graph.Graph, []*Test, hcl.Diagnostics) {
 	c := newCompiler(cfg)
 	c.g.Hash = hashSources(cfg.Sources)
 	c.proxy()
-	c.trusted() // before conditions: source_in names are checked against it
+	c.trusted()        // before conditions: source_in names are checked against it
+	c.carrierSources() // likewise: source_in('carrier.NAME')
 	c.security()
 	c.filters()
 	c.credentials()

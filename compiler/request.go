@@ -30,6 +30,8 @@ type RequestFields struct {
 	Registered []string `json:"registered,omitempty"`
 	// Down lists member and carrier IDs unavailable at that moment.
 	Down []string `json:"down,omitempty"`
+	// AtLimit lists carrier IDs at their calls or cps limit.
+	AtLimit []string `json:"at_limit,omitempty"`
 }
 
 // Request turns fields into a graph.Request plus the StaticState to decide
@@ -68,7 +70,15 @@ func (f RequestFields) Request() (*graph.Request, graph.StaticState, error) {
 	req.Headers = headerList(f.Headers)
 	fillDedicated(req)
 	for _, u := range f.Registered {
-		st.Users[u] = true
+		if err := registered(&st, u); err != nil {
+			return nil, st, err
+		}
+	}
+	for _, id := range f.AtLimit {
+		if st.AtLimit == nil {
+			st.AtLimit = make(map[graph.ID]bool, len(f.AtLimit))
+		}
+		st.AtLimit[graph.ID(id)] = true
 	}
 	for _, id := range f.Down {
 		st.Down[graph.ID(id)] = true

@@ -35,6 +35,10 @@ type Expect struct {
 	Status int
 	// RURI is the R-URI user after DID mapping (expect { ruri_user = ... }).
 	RURI string
+	// Carriers is the expected failover order of the eligible carriers;
+	// Number what the first receives.
+	Carriers []graph.ID
+	Number   string
 }
 
 // TestResult is the outcome of one test.
@@ -82,6 +86,14 @@ func RunTest(g *graph.Graph, t *Test) TestResult {
 		res.Failures = append(res.Failures, fmt.Sprintf("status: expected %d, decided %s", e.Status, orNone(statusText(d.Status))))
 	}
 	check("ruri_user", e.RURI, req.RURI.User)
+	if e.Carriers != nil {
+		check("carriers", idList(e.Carriers), idList(eligible(d.Candidates)))
+	}
+	if d.Carrier != nil {
+		check("number", e.Number, d.Carrier.Number(req.RURI.User))
+	} else {
+		check("number", e.Number, "")
+	}
 	return res
 }
 
@@ -129,6 +141,13 @@ func (c *compiler) testRequest(r *lang.TestRequest, f *RequestFields) {
 	if _, err := graph.ParseSource(r.Source.Value); r.Source.Set && err != nil {
 		c.errorf(r.Source.Range, "Invalid Source", "%q is not a source address. Write ip:port, optionally with a transport, such as \"198.51.100.7:5060\" or \"tcp:10.0.0.11:5060\".", r.Source.Value)
 	}
+	for _, d := range r.AtLimit {
+		if _, ok := c.g.Node(graph.ID(d.Path)).(*graph.Carrier); !ok {
+			c.errorf(d.Range, "Unknown Carrier", "%s is not a carrier. Write carrier.NAME.", d.Path)
+			continue
+		}
+		f.AtLimit = append(f.AtLimit, d.Path)
+	}
 	for _, d := range r.Down {
 		switch c.g.Node(graph.ID(d.Path)).(type) {
 		case *graph.Member, *graph.Carrier:
@@ -143,6 +162,15 @@ func (c *compiler) testExpect(e *lang.TestExpect, x *Expect) {
 	x.Action, x.Status, x.RURI = e.Action.Value, e.Status.Value, e.RURIUser.Value
 	if e.Action.Set && !slices.Contains(actions, e.Action.Value) {
 		c.errorf(e.Action.Range, "Invalid Action", "%q is not a decision; use one of %s.%s", e.Action.Value, oneOf(actions), suggest(e.Action.Value, actions))
+	}
+	x.Number = e.Number.Value
+	for _, r := range e.Carriers {
+		if id := c.expectRef(r, "carrier.", "a carrier, such as carrier.acme"); id != "" {
+			x.Carriers = append(x.Carriers, id)
+		}
+	}
+	if len(e.Carriers) == 0 && e.Carriers != nil {
+		x.Carriers = []graph.ID{}
 	}
 	x.By = c.expectRef(e.By, "filter.", "a filter, such as filter.scanners")
 	x.Route = c.expectRef(e.Route, "route.", "a route, such as route.did")
@@ -166,4 +194,24 @@ func (c *compiler) expectRef(r lang.Ref, prefix, what string) graph.ID {
 		return ""
 	}
 	return graph.ID(r.Path)
+}
+
+// eligible lists the candidates that could take the call, in order: the
+// carriers a call tries on failover.
+func eligible(list []graph.Candidate) []graph.ID {
+	out := []graph.ID{}
+	for i := range list {
+		if list[i].Eligible() {
+			out = append(out, list[i].Carrier.ID)
+		}
+	}
+	return out
+}
+
+func idList(ids []graph.ID) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = string(id)
+	}
+	return "[" + strings.Join(s, ", ") + "]"
 }

@@ -9,14 +9,28 @@ import (
 // Carrier is a carrier block: a PSTN trunk for least-cost routing.
 type Carrier struct {
 	Block
-	URI      Value[string]
-	Prefixes List[string]
-	Priority Value[int]
-	Weight   Value[int]
-	// Limits, Quality and Auth are nil when their block is absent.
-	Limits  *Limits
-	Quality *Quality
-	Auth    *CarrierAuth
+	URI Value[string]
+	// Prefixes are written inline; PrefixesFile names a CSV of
+	// prefix,priority rows (read into PrefixRows) for tables too large
+	// to write inline.
+	Prefixes     List[string]
+	PrefixesFile Value[string]
+	PrefixRows   []CarrierPrefix
+	Priority     Value[int]
+	Weight       Value[int]
+	Strip        Value[int]
+	Prepend      Value[string]
+	// Exit overrides the proxy's exit socket for this carrier.
+	Exit Value[string]
+	// Sources lists the addresses the carrier sends from (inbound calls).
+	Sources List[string]
+	// Failover, Probe, Limits, Quality and Auth are nil when their block
+	// is absent.
+	Failover *Failover
+	Probe    *Probe
+	Limits   *Limits
+	Quality  *Quality
+	Auth     *CarrierAuth
 }
 
 // Limits is a carrier's limits block.
@@ -26,61 +40,89 @@ type Limits struct {
 	CPS   Value[int]
 }
 
-// Quality is a carrier's quality block.
+// Quality is a carrier's quality block (qrouting's warn and critical
+// thresholds).
 type Quality struct {
 	Block
-	MinASR Value[float64]
-	Window Value[time.Duration]
+	MinASR     Value[float64]
+	WarnASR    Value[float64]
+	MinSamples Value[int]
+	MaxPDD     Value[time.Duration]
+	Window     Value[time.Duration]
 }
 
-// CarrierAuth is a carrier's auth block.
+// CarrierAuth is a carrier's auth block: the credentials sipfront answers
+// the carrier's challenges with, and its outbound registration.
 type CarrierAuth struct {
 	Block
-	Username Value[string]
-	Password Value[string]
+	Username        Value[string]
+	Password        Value[string]
+	Register        Value[bool]
+	RegisterExpires Value[time.Duration]
 }
 
 var carrierSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
-		{Name: "uri", Required: true}, {Name: "prefixes"}, {Name: "priority"}, {Name: "weight"},
+		{Name: "uri", Required: true}, {Name: "prefixes"}, {Name: "prefixes_file"}, {Name: "priority"},
+		{Name: "weight"}, {Name: "strip"}, {Name: "prepend"}, {Name: "exit"}, {Name: "sources"},
 	},
-	Blocks: []hcl.BlockHeaderSchema{{Type: "limits"}, {Type: "quality"}, {Type: "auth"}},
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "failover"}, {Type: "probe"}, {Type: "limits"}, {Type: "quality"}, {Type: "auth"},
+	},
 }
 
 var limitsSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "calls"}, {Name: "cps"}}}
 
 var qualitySchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "min_asr", Required: true}, {Name: "window"}},
+	Attributes: []hcl.AttributeSchema{
+		{Name: "min_asr", Required: true}, {Name: "warn_asr"}, {Name: "min_samples"}, {Name: "max_pdd"}, {Name: "window"},
+	},
 }
 
 var carrierAuthSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "username", Required: true}, {Name: "password", Required: true}},
+	Attributes: []hcl.AttributeSchema{
+		{Name: "username", Required: true}, {Name: "password", Required: true},
+		{Name: "register"}, {Name: "register_expires"},
+	},
 }
 
-func decodeCarrier(b *hcl.Block) (*Carrier, hcl.Diagnostics) {
+func (l *loader) decodeCarrier(b *hcl.Block) (*Carrier, hcl.Diagnostics) {
 	content, diags := b.Body.Content(carrierSchema)
 	c := &Carrier{Block: blockOf(b)}
 	a := content.Attributes
 	attr(a, "uri", decodeString, &c.URI, &diags)
 	attr(a, "prefixes", decodeStringList, &c.Prefixes, &diags)
+	attr(a, "prefixes_file", decodeString, &c.PrefixesFile, &diags)
 	attr(a, "priority", decodeInt, &c.Priority, &diags)
 	attr(a, "weight", decodeInt, &c.Weight, &diags)
-	if lb, d := nestedOne(content, "limits"); lb != nil {
-		diags = append(diags, d...)
-		c.Limits, d = decodeLimits(lb)
-		diags = append(diags, d...)
-	}
-	if qb, d := nestedOne(content, "quality"); qb != nil {
-		diags = append(diags, d...)
-		c.Quality, d = decodeQuality(qb)
-		diags = append(diags, d...)
-	}
-	if ab, d := nestedOne(content, "auth"); ab != nil {
-		diags = append(diags, d...)
-		c.Auth, d = decodeCarrierAuth(ab)
+	attr(a, "strip", decodeInt, &c.Strip, &diags)
+	attr(a, "prepend", decodeString, &c.Prepend, &diags)
+	attr(a, "exit", decodeString, &c.Exit, &diags)
+	attr(a, "sources", decodeStringList, &c.Sources, &diags)
+	if c.PrefixesFile.Set {
+		var d hcl.Diagnostics
+		c.PrefixRows, d = l.readCarrierPrefixes(c.PrefixesFile)
 		diags = append(diags, d...)
 	}
+	nested(content, "failover", decodeFailover, &c.Failover, &diags)
+	nested(content, "probe", decodeProbe, &c.Probe, &diags)
+	nested(content, "limits", decodeLimits, &c.Limits, &diags)
+	nested(content, "quality", decodeQuality, &c.Quality, &diags)
+	nested(content, "auth", decodeCarrierAuth, &c.Auth, &diags)
 	return c, diags
+}
+
+// nested decodes the block of type typ that may appear once in content
+// into dst (left nil when the block is absent).
+func nested[T any](content *hcl.BodyContent, typ string, dec func(*hcl.Block) (*T, hcl.Diagnostics), dst **T, diags *hcl.Diagnostics) {
+	b, d := nestedOne(content, typ)
+	if b == nil {
+		return
+	}
+	*diags = append(*diags, d...)
+	v, d := dec(b)
+	*diags = append(*diags, d...)
+	*dst = v
 }
 
 func decodeLimits(b *hcl.Block) (*Limits, hcl.Diagnostics) {
@@ -94,15 +136,22 @@ func decodeLimits(b *hcl.Block) (*Limits, hcl.Diagnostics) {
 func decodeQuality(b *hcl.Block) (*Quality, hcl.Diagnostics) {
 	content, diags := b.Body.Content(qualitySchema)
 	q := &Quality{Block: blockOf(b)}
-	attr(content.Attributes, "min_asr", decodeFloat, &q.MinASR, &diags)
-	attr(content.Attributes, "window", decodeDuration, &q.Window, &diags)
+	a := content.Attributes
+	attr(a, "min_asr", decodeFloat, &q.MinASR, &diags)
+	attr(a, "warn_asr", decodeFloat, &q.WarnASR, &diags)
+	attr(a, "min_samples", decodeInt, &q.MinSamples, &diags)
+	attr(a, "max_pdd", decodeDuration, &q.MaxPDD, &diags)
+	attr(a, "window", decodeDuration, &q.Window, &diags)
 	return q, diags
 }
 
 func decodeCarrierAuth(b *hcl.Block) (*CarrierAuth, hcl.Diagnostics) {
 	content, diags := b.Body.Content(carrierAuthSchema)
 	a := &CarrierAuth{Block: blockOf(b)}
-	attr(content.Attributes, "username", decodeString, &a.Username, &diags)
-	attr(content.Attributes, "password", decodeString, &a.Password, &diags)
+	at := content.Attributes
+	attr(at, "username", decodeString, &a.Username, &diags)
+	attr(at, "password", decodeString, &a.Password, &diags)
+	attr(at, "register", decodeBool, &a.Register, &diags)
+	attr(at, "register_expires", decodeDuration, &a.RegisterExpires, &diags)
 	return a, diags
 }

@@ -194,7 +194,7 @@ func (l *loader) decodeBlock(b *hcl.Block) hcl.Diagnostics {
 		c.Prefixes = append(c.Prefixes, v)
 	case "carrier":
 		var v *Carrier
-		v, d = decodeCarrier(b)
+		v, d = l.decodeCarrier(b)
 		c.Carriers = append(c.Carriers, v)
 	case "route":
 		var v *Route

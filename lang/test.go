@@ -28,6 +28,8 @@ type TestRequest struct {
 	// Down lists members and carriers that are unavailable, written as
 	// references (pool.asterisk.member.ast2) or strings.
 	Down []Ref
+	// AtLimit lists carriers at their calls or cps limit.
+	AtLimit []Ref
 }
 
 // TestExpect is a test's expect block; only the attributes written are
@@ -40,6 +42,10 @@ type TestExpect struct {
 	Target   Ref
 	Status   Value[int]
 	RURIUser Value[string]
+	// Carriers is the least-cost order of the carriers that can take the
+	// call (the failover order); Number the number the first one receives.
+	Carriers []Ref
+	Number   Value[string]
 }
 
 var testSchema = &hcl.BodySchema{
@@ -50,13 +56,14 @@ var testRequestSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "method", Required: true}, {Name: "ruri", Required: true}, {Name: "from"}, {Name: "to"},
 		{Name: "user_agent"}, {Name: "source"}, {Name: "call_id"}, {Name: "in_dialog"}, {Name: "headers"},
-		{Name: "auth_user"}, {Name: "registered"}, {Name: "down"},
+		{Name: "auth_user"}, {Name: "registered"}, {Name: "down"}, {Name: "at_limit"},
 	},
 }
 
 var testExpectSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "action"}, {Name: "by"}, {Name: "route"}, {Name: "target"}, {Name: "status"}, {Name: "ruri_user"},
+		{Name: "carriers"}, {Name: "number"},
 	},
 }
 
@@ -97,6 +104,7 @@ func decodeTestRequest(b *hcl.Block) (*TestRequest, hcl.Diagnostics) {
 	attr(a, "auth_user", decodeString, &r.AuthUser, &diags)
 	attr(a, "registered", decodeStringList, &r.Registered, &diags)
 	attr(a, "down", decodeRefOrStringList, &r.Down, &diags)
+	attr(a, "at_limit", decodeRefOrStringList, &r.AtLimit, &diags)
 	return r, diags
 }
 
@@ -110,5 +118,7 @@ func decodeTestExpect(b *hcl.Block) (*TestExpect, hcl.Diagnostics) {
 	attr(a, "target", decodeRefOrString, &e.Target, &diags)
 	attr(a, "status", decodeInt, &e.Status, &diags)
 	attr(a, "ruri_user", decodeString, &e.RURIUser, &diags)
+	attr(a, "carriers", decodeRefOrStringList, &e.Carriers, &diags)
+	attr(a, "number", decodeString, &e.Number, &diags)
 	return e, diags
 }

@@ -25,10 +25,12 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/carrier"
 	"github.com/sipfront/sipfront/runtime/dialog"
 	"github.com/sipfront/sipfront/runtime/edge"
 	"github.com/sipfront/sipfront/runtime/forward"
 	"github.com/sipfront/sipfront/runtime/intake"
+	"github.com/sipfront/sipfront/runtime/registrar"
 	"github.com/sipfront/sipfront/runtime/state"
 	"github.com/sipfront/sipfront/runtime/stubs"
 	"github.com/sipfront/sipfront/runtime/target"
@@ -60,6 +62,11 @@ type Config struct {
 	Registrations graph.Registrations
 	Auth          graph.Authenticator
 	Carriers      graph.Carriers
+	// Registrar answers REGISTER for routes to the registrar and holds the
+	// contacts calls to registered users fork to; it also answers
+	// registered() when Registrations is nil. nil: no registrar (serve
+	// refuses policies with one unless Served says otherwise).
+	Registrar *registrar.Registrar
 	// Served is what this runtime serves; the zero value means
 	// DefaultServed.
 	Served Served
@@ -114,7 +121,10 @@ type Server struct {
 	// state is what decisions read: store composed with the other domains.
 	state   graph.State
 	dialogs *dialog.Table
-	graph   atomic.Pointer[graph.Graph]
+	// carriers is the carriers' limits, quality and health; its calls
+	// are the dialog table's.
+	carriers *carrier.Store
+	graph    atomic.Pointer[graph.Graph]
 
 	ua    *sipgo.UserAgent
 	relay *forward.Relay
@@ -154,6 +164,8 @@ type Server struct {
 	shedAt      atomic.Int64
 	shed        atomic.Uint64
 	shedLog     logLimiter
+	// dialogLog rate-limits the log lines of refused in-dialog requests.
+	dialogLog logLimiter
 }
 
 // New loads and checks the first graph and prepares the SIP stack; it opens
@@ -176,9 +188,20 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.cfg.Served.Kinds == nil {
 		s.cfg.Served = DefaultServed()
+		if s.authService() != nil {
+			s.cfg.Served = servedWithAuth(s.cfg.Served)
+		}
+	}
+	if s.cfg.Registrar == nil {
+		s.cfg.Served = s.cfg.Served.withoutRegistrar()
+	}
+	s.dialogs = dialog.New(memberAccounting{s.store})
+	s.carriers = carrier.New(s.dialogs)
+	s.dialogs.CountCarriers(carrier.Accounting{Store: s.carriers})
+	if cfg.Carriers == nil {
+		cfg.Carriers = s.carriers
 	}
 	s.state = StateOf(cfg, s.store)
-	s.dialogs = dialog.New(memberAccounting{s.store})
 	g, err := s.load()
 	if err != nil {
 		return nil, err
@@ -192,6 +215,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.store.Attach(g)
+	s.carriers.Attach(g)
 	s.attachFilterLogs(g)
 	s.setLimit(g)
 	s.relay.SetServerHeader(g.Security.ServerHeader)
@@ -210,6 +234,12 @@ func (s *Server) load() (*graph.Graph, error) {
 	}
 	if err := s.cfg.Served.Check(g); err != nil {
 		return nil, err
+	}
+	s.attachRegistrar(g)
+	if a := s.authService(); a != nil {
+		if err := a.Reload(g); err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
 	}
 	return g, nil
 }
@@ -373,6 +403,7 @@ func (s *Server) Reload() error {
 		s.log.Warn("proxy "+diff+" changed: takes effect on restart", "graph", g.Hash)
 	}
 	s.store.Attach(g)
+	s.carriers.Attach(g)
 	s.attachFilterLogs(g)
 	s.setLimit(g)
 	s.edge.Configure(g)
@@ -388,6 +419,9 @@ func (s *Server) Graph() *graph.Graph { return s.graph.Load() }
 
 // State returns the pool-member state store.
 func (s *Server) State() *state.Store { return s.store }
+
+// Carriers returns the carriers' state: limits, quality, health, modes.
+func (s *Server) Carriers() *carrier.Store { return s.carriers }
 
 // Dialogs returns the dialog table.
 func (s *Server) Dialogs() *dialog.Table { return s.dialogs }
@@ -408,6 +442,8 @@ func StateOf(cfg Config, st *state.Store) graph.State {
 	)
 	if cfg.Registrations != nil {
 		r = cfg.Registrations
+	} else if cfg.Registrar != nil {
+		r = cfg.Registrar
 	}
 	if cfg.Auth != nil {
 		a = cfg.Auth

@@ -38,19 +38,25 @@ is read from ` + admin.TokenEnv + `.
   sipfront ctl pools
   sipfront ctl drain pool.asterisk.member.ast2
   sipfront ctl weight pool.asterisk.member.ast1 5
-  sipfront ctl calls --member pool.asterisk.member.ast2 -json`,
+  sipfront ctl calls --member pool.asterisk.member.ast2 -json
+  sipfront ctl throttle
+  sipfront ctl unblock 203.0.113.50`,
 	}
 	cmd.PersistentFlags().StringVar(&o.admin, "admin", admin.DefaultURL, "admin API URL of the proxy")
 	cmd.PersistentFlags().BoolVar(&o.json, "json", false, "print the API's JSON instead of a table")
 	cmd.AddCommand(
 		ctlGet(o, "status", "Show the running policy, uptime and counts", "/v1/status", renderStatus),
 		ctlGet(o, "pools", "Show pools and members: declared and observed state, calls, free capacity", "/v1/pools", renderPools),
+		ctlGet(o, "carriers", "Show carriers: health, mode, calls and cps against limits, ASR, PDD, skips", "/v1/carriers", renderCarriers),
 		ctlGet(o, "overrides", "List runtime overrides (drift from the policy)", "/v1/overrides", renderOverrides),
 		ctlCalls(o),
+		ctlRegistrations(o),
 		ctlMode(o, "enable", "Put a member back in service (clears a mode-only override)"),
 		ctlMode(o, "disable", "Stop sending new calls to a member at once"),
 		ctlMode(o, "drain", "Send no new calls to a member; let its calls end (pools shows drained)"),
 		ctlWeight(o), ctlCapacity(o), ctlClear(o), ctlReload(o), ctlFlood(o),
+		ctlGet(o, "throttle", "Show the auth throttle: sources and users with failed answers, blocked ones first", "/v1/auth/throttle", renderThrottle),
+		ctlUnblock(o),
 	)
 	return cmd
 }
@@ -117,8 +123,11 @@ func ctlCalls(o *ctlOptions) *cobra.Command {
 
 func ctlMode(o *ctlOptions, action, short string) *cobra.Command {
 	return &cobra.Command{
-		Use: action + " MEMBER", Short: short, Args: cobra.ExactArgs(1),
+		Use: action + " MEMBER|CARRIER", Short: short + " (a member or carrier.NAME)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if id := graph.ID(args[0]); admin.IsCarrier(id) {
+				return o.run(cmd, "POST", admin.CarrierPath(id, action), nil, renderCarrier)
+			}
 			return o.run(cmd, "POST", admin.MemberPath(graph.ID(args[0]), action), nil, renderMember)
 		},
 	}

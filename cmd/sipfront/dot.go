@@ -207,6 +207,12 @@ func (d *dotWriter) routeTarget(r *graph.Route) {
 		if r.Fork != "" {
 			label = "fork " + string(r.Fork)
 		}
+		if r.ForkTimeout > 0 {
+			label += ", " + plan.FormatDuration(r.ForkTimeout)
+			if r.Fork == graph.ForkSerial {
+				label += " per q"
+			}
+		}
 		d.edge(from, "registrar", label, attrs)
 	case graph.TargetCarriers:
 		d.edge(from, "lcr", "", attrs)
@@ -221,7 +227,7 @@ func (d *dotWriter) routeTarget(r *graph.Route) {
 // the carriers behind least-cost routing.
 func (d *dotWriter) targets(g *graph.Graph) {
 	d.cluster("targets", "5. targets", "#f4f6f6", func() {
-		d.line(`    registrar [label="registrar", shape=cylinder];`)
+		d.registrar(g.Registrar)
 		for _, p := range g.Prefixes {
 			d.node(string(p.ID), fmt.Sprintf("prefixes %s\n%d rows", p.Name, len(p.Rows)), `shape=folder`)
 		}
@@ -236,7 +242,7 @@ func (d *dotWriter) targets(g *graph.Graph) {
 		}
 	})
 	for _, c := range g.Carriers {
-		d.edge("lcr", string(c.ID), fmt.Sprintf("%s prio %d", strings.Join(c.Prefixes, " "), c.Priority), `style=dotted`)
+		d.edge("lcr", string(c.ID), carrierEdge(c), `style=dotted`)
 	}
 }
 
@@ -285,4 +291,38 @@ func dotString(s string) string {
 type graphJSON struct {
 	Hash  string       `json:"hash"`
 	Nodes []*plan.Node `json:"nodes"`
+}
+
+// registrar draws the registrar with its limits: what a phone may register.
+func (d *dotWriter) registrar(r *graph.Registrar) {
+	label := "registrar"
+	if r != nil {
+		label += fmt.Sprintf("\nexpires %s..%s\n%d contacts", plan.FormatDuration(r.MinExpires), plan.FormatDuration(r.MaxExpires), r.MaxContacts)
+	}
+	d.node("registrar", label, "shape=cylinder")
+}
+
+// carrierEdge labels the LCR edge to a carrier with the prefixes it serves
+// (the first few of a large table, then a count), its priority and weight.
+func carrierEdge(c *graph.Carrier) string {
+	const shown = 4
+	var b strings.Builder
+	for i, p := range c.Prefixes {
+		if i == shown {
+			fmt.Fprintf(&b, " +%d more", len(c.Prefixes)-shown)
+			break
+		}
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(p.Prefix)
+		if int(p.Priority) != c.Priority {
+			fmt.Fprintf(&b, "(%d)", p.Priority)
+		}
+	}
+	fmt.Fprintf(&b, " prio %d", c.Priority)
+	if c.Weight != 1 {
+		fmt.Fprintf(&b, " weight %d", c.Weight)
+	}
+	return b.String()
 }

@@ -30,12 +30,23 @@ type explainStep struct {
 // explainResult is the final decision.
 type explainResult struct {
 	plan.Outcome
-	Reason      string     `json:"reason,omitempty"`
-	TargetURI   string     `json:"target_uri,omitempty"`
-	AuthUser    string     `json:"auth_user,omitempty"`
-	AuthTrusted graph.ID   `json:"auth_trusted,omitempty"`
-	AliasFrom   string     `json:"alias_from,omitempty"`
-	Logged      []graph.ID `json:"logged,omitempty"`
+	Reason      string   `json:"reason,omitempty"`
+	TargetURI   string   `json:"target_uri,omitempty"`
+	AuthUser    string   `json:"auth_user,omitempty"`
+	AuthTrusted graph.ID `json:"auth_trusted,omitempty"`
+	// AuthOutcome is the auth step's verdict ("trusted", "ok",
+	// "challenge", "stale", "forbidden", "throttled", "unavailable") and
+	// AuthReason why, when an auth stage applied.
+	AuthOutcome string `json:"auth_outcome,omitempty"`
+	AuthReason  string `json:"auth_reason,omitempty"`
+	AliasFrom   string `json:"alias_from,omitempty"`
+	// Number and Exit are what the chosen carrier receives and the
+	// socket the call leaves from; Candidates the least-cost order.
+	Number     string             `json:"number,omitempty"`
+	Exit       string             `json:"exit,omitempty"`
+	Candidates []explainCandidate `json:"candidates,omitempty"`
+	Logged     []graph.ID         `json:"logged,omitempty"`
+	Fork       *explainFork       `json:"fork,omitempty"`
 }
 
 // newExplanation pairs each trace step with its stage; notes inherit the
@@ -59,10 +70,16 @@ func newExplanation(g *graph.Graph, summary string, req *graph.Request, tr *grap
 		e.Decision.TargetURI = d.Member.URI
 	case d.Carrier != nil:
 		e.Decision.TargetURI = d.Carrier.URI
+		e.Decision.Number = d.Carrier.Number(req.RURI.User)
+		e.Decision.Exit = exitText(d.Carrier.Exit)
+	}
+	for i := range d.Candidates {
+		e.Decision.Candidates = append(e.Decision.Candidates, newExplainCandidate(&d.Candidates[i], d.Carrier, req.RURI.User))
 	}
 	if d.AuthTrusted != nil {
 		e.Decision.AuthTrusted = d.AuthTrusted.ID
 	}
+	e.Decision.AuthOutcome, e.Decision.AuthReason = authOutcomeText(d)
 	for _, f := range d.Logged {
 		e.Decision.Logged = append(e.Decision.Logged, f.ID)
 	}
@@ -115,9 +132,22 @@ func writeExplanation(w io.Writer, e explanation) error {
 		}
 		fmt.Fprintf(&b, "  %-8s  %-*s  -> %s\n", "", width, "", note)
 	}
+	writeFork(&b, e.Decision.Fork)
 	fmt.Fprintf(&b, "\nDecision: %s\n", decisionText(e.Decision))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// authOutcomeText names the auth step's outcome for explain: trusted
+// source, authenticated, or what the caller gets instead.
+func authOutcomeText(d graph.Decision) (outcome, reason string) {
+	switch {
+	case d.Auth == nil:
+		return "", ""
+	case d.AuthTrusted != nil:
+		return "trusted", ""
+	}
+	return d.AuthVerdict.Outcome.String(), d.AuthVerdict.Reason
 }
 
 func matchWord(s explainStep) string {
@@ -135,6 +165,9 @@ func decisionText(r explainResult) string {
 	if r.TargetURI != "" {
 		s += " at " + r.TargetURI
 	}
+	if r.Number != "" {
+		s += fmt.Sprintf("; sends %s from %s", r.Number, r.Exit)
+	}
 	if r.AliasFrom != "" {
 		s += fmt.Sprintf("; R-URI user %s -> %s", r.AliasFrom, r.RURI)
 	}
@@ -143,6 +176,13 @@ func decisionText(r explainResult) string {
 	}
 	if r.AuthTrusted != "" {
 		s += "; trusted by " + string(r.AuthTrusted)
+	}
+	switch r.AuthOutcome {
+	case "", "ok", "trusted":
+	case "challenge":
+		s += fmt.Sprintf(" (%s)", r.AuthReason)
+	default:
+		s += fmt.Sprintf("; auth %s: %s", r.AuthOutcome, r.AuthReason)
 	}
 	if len(r.Logged) > 0 {
 		ids := make([]string, len(r.Logged))
@@ -181,4 +221,35 @@ func uriText(u graph.URI) string {
 		s += fmt.Sprintf(":%d", u.Port)
 	}
 	return s
+}
+
+// explainCandidate is one carrier of the least-cost order, as explain
+// --format json shows it.
+type explainCandidate struct {
+	Carrier  graph.ID `json:"carrier"`
+	Prefix   string   `json:"prefix"`
+	Priority int32    `json:"priority"`
+	Weight   int      `json:"weight"`
+	Taken    bool     `json:"taken"`
+	Skipped  string   `json:"skipped,omitempty"`
+	Quality  string   `json:"quality"`
+	Number   string   `json:"number"`
+	Exit     string   `json:"exit"`
+}
+
+func newExplainCandidate(c *graph.Candidate, taken *graph.Carrier, user string) explainCandidate {
+	ec := explainCandidate{Carrier: c.Carrier.ID, Prefix: c.Prefix, Priority: c.Priority, Weight: c.Carrier.Weight,
+		Taken: c.Carrier == taken, Quality: c.Status.Quality.String(), Number: c.Carrier.Number(user), Exit: exitText(c.Carrier.Exit)}
+	if !c.Eligible() {
+		ec.Skipped = c.Status.Skip.String()
+	}
+	return ec
+}
+
+// exitText names the socket a carrier's traffic leaves from.
+func exitText(l graph.Listen) string {
+	if l.Addr == "" {
+		return "the listener"
+	}
+	return l.Transport + ":" + l.Addr
 }

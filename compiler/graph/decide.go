@@ -50,6 +50,10 @@ type Decision struct {
 	// group that let it skip the challenge.
 	AuthUser    string
 	AuthTrusted *Trusted
+	// AuthVerdict is the Authenticator's answer when Auth applied to a
+	// source it does not trust: the runtime builds the challenge (stale or
+	// not), the 403 or the 503 with Retry-After from it.
+	AuthVerdict AuthVerdict
 	// Alias is the table that rewrote the R-URI user from AliasFrom to
 	// Request.RURI.User.
 	Alias     *AliasTable
@@ -62,11 +66,13 @@ type Decision struct {
 	Member      *Member
 	Owner       *Member
 	OwnerPrefix string
-	// Carriers is the LCR list for the R-URI user, by LCRPrefix, and
-	// Carrier the first available one.
-	Carriers  []*Carrier
-	LCRPrefix string
-	Carrier   *Carrier
+	// Candidates is the least-cost order of carriers for the call (see
+	// Graph.carriers); it lives in the Request's buffer while it holds
+	// few, so it is valid as long as the Request. Carrier is the first
+	// eligible one, LCRPrefix the longest prefix matched.
+	Candidates []Candidate
+	LCRPrefix  string
+	Carrier    *Carrier
 }
 
 // Target returns the ID of the chosen member or carrier, or "registrar",
@@ -138,17 +144,45 @@ func (g *Graph) runAuth(ctx *evalContext, d *Decision, trace *Trace) bool {
 				return false
 			}
 		}
-		user, ok := ctx.state.Authenticate(a, ctx.req)
-		if !ok {
-			d.Action = ActionChallenge
-			trace.note(a.ID, "no valid credentials: challenge for realm %q", a.Realm)
-			return true
-		}
-		d.AuthUser, ctx.req.AuthUser = user, user
-		trace.note(a.ID, "authenticated as %q", user)
-		return false
+		v := ctx.state.Authenticate(a, ctx.req)
+		d.AuthVerdict = v
+		return authOutcome(a, v, d, ctx.req, trace)
 	}
 	return false
+}
+
+// authOutcome turns an Authenticator's verdict into the decision; it
+// reports whether the decision is final.
+func authOutcome(a *Auth, v AuthVerdict, d *Decision, req *Request, trace *Trace) bool {
+	switch v.Outcome {
+	case AuthOK:
+		d.AuthUser, req.AuthUser = v.User, v.User
+		trace.note(a.ID, "authenticated as %q", v.User)
+		return false
+	case AuthForbidden:
+		d.Action, d.Status, d.Reason = ActionReply, 403, "Forbidden"
+		trace.note(a.ID, "%s: 403", v.Reason)
+	case AuthThrottled:
+		d.Action, d.Status, d.Reason = ActionReply, 403, "Forbidden"
+		if v.Silent {
+			d.Action, d.Status, d.Reason = ActionDrop, 0, ""
+		}
+		trace.note(a.ID, "%s: throttled", v.Reason)
+	case AuthUnavailable:
+		d.Action, d.Status, d.Reason = ActionReply, 503, "Service Unavailable"
+		trace.note(a.ID, "%s: 503, Retry-After %s", v.Reason, v.RetryAfter)
+	case AuthStale:
+		d.Action = ActionChallenge
+		trace.note(a.ID, "nonce expired: challenge with stale=true for realm %q", a.Realm)
+	default:
+		d.Action = ActionChallenge
+		why := v.Reason
+		if why == "" {
+			why = "no valid credentials"
+		}
+		trace.note(a.ID, "%s: challenge for realm %q", why, a.Realm)
+	}
+	return true
 }
 
 func (g *Graph) runAliases(ctx *evalContext, d *Decision, trace *Trace) {
@@ -213,24 +247,7 @@ func (g *Graph) target(ctx *evalContext, r *Route, d *Decision, trace *Trace) {
 		}
 		trace.note(d.Member.ID, "chosen")
 	case TargetCarriers, TargetCarrier:
-		if r.Target == TargetCarrier {
-			d.Carriers = r.carriers
-		} else {
-			d.Carriers, d.LCRPrefix = g.LCR.Lookup(req.RURI.User)
-		}
-		for _, c := range d.Carriers {
-			if st.CarrierAvailable(c) {
-				d.Carrier = c
-				break
-			}
-			trace.note(c.ID, "unavailable (limits or quality)")
-		}
-		if d.Carrier == nil {
-			d.Action, d.Status, d.Reason = ActionReply, 503, "Service Unavailable"
-			trace.note(r.ID, "no carrier for %q: 503", req.RURI.User)
-			return
-		}
-		trace.note(d.Carrier.ID, "chosen by LCR prefix %q", d.LCRPrefix)
+		g.carriers(ctx, r, d, trace)
 	}
 }
 

@@ -56,53 +56,6 @@ func (t *PrefixTable) Lookup(s string) (value, prefix string, ok bool) {
 	return "", "", false
 }
 
-// LCRTable maps number prefixes to the carriers that serve them, each list
-// ordered by priority (lower first), then weight (higher first), then name.
-// The lists are built at compile time so a lookup never sorts or allocates.
-type LCRTable struct {
-	lists  map[string][]*Carrier
-	maxLen int
-}
-
-// NewLCRTable builds the table from every carrier's prefixes.
-func NewLCRTable(carriers []*Carrier) *LCRTable {
-	t := &LCRTable{lists: make(map[string][]*Carrier)}
-	for _, c := range carriers {
-		for _, p := range c.Prefixes {
-			t.lists[p] = append(t.lists[p], c)
-			t.maxLen = max(t.maxLen, len(p))
-		}
-	}
-	for _, list := range t.lists {
-		sort.SliceStable(list, func(i, j int) bool {
-			a, b := list[i], list[j]
-			if a.Priority != b.Priority {
-				return a.Priority < b.Priority
-			}
-			if a.Weight != b.Weight {
-				return a.Weight > b.Weight
-			}
-			return a.Name < b.Name
-		})
-	}
-	return t
-}
-
-// Lookup returns the carriers for the longest prefix of number, and that
-// prefix.
-func (t *LCRTable) Lookup(number string) ([]*Carrier, string) {
-	if t == nil {
-		return nil, ""
-	}
-	n := min(len(number), t.maxLen)
-	for ; n >= 0; n-- {
-		if l, ok := t.lists[number[:n]]; ok {
-			return l, number[:n]
-		}
-	}
-	return nil, ""
-}
-
 func joinHostPort(host string, port int) string {
 	if port == 0 {
 		port = 5060

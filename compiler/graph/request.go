@@ -28,6 +28,9 @@ type Request struct {
 	// ctx is the CEL activation of this request, kept here so that a
 	// decision does not allocate one.
 	ctx evalContext
+	// lcr holds a decision's carrier candidates, so that least-cost
+	// routing does not allocate them.
+	lcr [lcrInline]Candidate
 }
 
 // HeaderReader reads header values by case-insensitive name.

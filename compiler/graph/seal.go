@@ -34,6 +34,10 @@ func (g *Graph) Seal() error {
 			}
 		case *Carrier:
 			n.addr = joinHostPort(n.Host, n.Port)
+			n.seed = RendezvousSeed(n.ID)
+			if n.Sources != nil {
+				g.trustedByName[string(n.ID)] = n.Sources // source_in('carrier.acme')
+			}
 		case *Route:
 			if n.Target == TargetCarrier && n.Carrier != nil {
 				n.carriers = []*Carrier{n.Carrier}

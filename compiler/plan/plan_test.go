@@ -38,7 +38,7 @@ func testGraph(t *testing.T, mutate func(g *graph.Graph)) *graph.Graph {
 		Trusted:  []*graph.Trusted{{ID: "trusted.asterisk", Name: "asterisk", Sources: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")}}},
 		Pools:    []*graph.Pool{pool},
 		Prefixes: []*graph.PrefixTable{owners},
-		Carriers: []*graph.Carrier{{ID: "carrier.acme", Name: "acme", URI: "sip:gw1.acme.example", Prefixes: []string{"+1"}, Priority: 1,
+		Carriers: []*graph.Carrier{{ID: "carrier.acme", Name: "acme", URI: "sip:gw1.acme.example", Prefixes: []graph.CarrierPrefix{{Prefix: "+1", Priority: 1}}, Priority: 1,
 			Auth: &graph.CarrierAuth{Username: "trunk01", Password: "s3cret"}}},
 		Routes: []*graph.Route{
 			{ID: "route.pstn", Name: "pstn", When: cond("source_in('asterisk')"), Target: graph.TargetCarriers},

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/sipfront/sipfront/compiler/graph"
@@ -82,6 +83,7 @@ func view(g *graph.Graph, id graph.ID, pos map[graph.ID]int) *Node {
 		return &Node{ID: n.ID, Kind: string(n.Kind()), Pos: n.Pos, Attrs: Attrs{
 			{Name: "max_contacts", Value: n.MaxContacts},
 			{Name: "max_expires", Value: durationOrNil(n.MaxExpires)},
+			{Name: "min_expires", Value: durationOrNil(n.MinExpires)},
 		}}
 	case *graph.Pool:
 		return poolNode(n)
@@ -112,6 +114,9 @@ func proxyNode(g *graph.Graph) *Node {
 		{Name: "max_call_duration", Value: durationOrNil(p.MaxCallDuration)},
 		{Name: "max_inflight", Value: intOrNil(p.MaxInflight)},
 		{Name: "server_header", Value: stringOrNil(g.Security.ServerHeader)},
+		{Name: "dialog_validation", Value: p.DialogValidation},
+		{Name: "in_dialog_timeout", Value: durationOrNil(p.InDialogTimeout)},
+		{Name: "topology_hiding", Value: p.TopologyHiding},
 	}}
 }
 
@@ -129,13 +134,25 @@ func filterNode(pos int, f *graph.Filter) *Node {
 }
 
 func credentialsNode(c *graph.Credentials) *Node {
-	return &Node{ID: c.ID, Kind: string(c.Kind()), Name: c.Name, Pos: c.Pos, Attrs: Attrs{
+	n := &Node{ID: c.ID, Kind: string(c.Kind()), Name: c.Name, Pos: c.Pos, Attrs: Attrs{
 		{Name: "file", Value: stringOrNil(c.File)},
 		{Name: "cache_ttl", Value: durationOrNil(c.CacheTTL)},
+		{Name: "negative_ttl", Value: durationOrNil(c.NegativeTTL)},
 		{Name: "entries", Value: len(c.Entries)},
 		// The digests are secrets: compare a hash of them, never show them.
 		{Name: "contents", Value: entriesDigest(c.Entries), Sensitive: true},
+		{Name: "contents_sha256", Value: entriesDigest(c.EntriesSHA256), Sensitive: true},
 	}}
+	pg := c.Postgres
+	if pg == nil {
+		pg = &graph.Postgres{}
+	}
+	// The DSN may hold a password: compared, never shown.
+	n.Attrs = append(n.Attrs,
+		Attr{Name: "postgres.dsn", Value: stringOrNil(pg.DSN), Sensitive: true},
+		Attr{Name: "postgres.query", Value: stringOrNil(pg.Query)},
+		Attr{Name: "postgres.pool_size", Value: intOrNil(pg.PoolSize)})
+	return n
 }
 
 func authNode(pos int, a *graph.Auth) *Node {
@@ -152,6 +169,13 @@ func authNode(pos int, a *graph.Auth) *Node {
 		{Name: "trust", Value: trust},
 		{Name: "credentials", Value: creds},
 		{Name: "realm", Value: stringOrNil(a.Realm)},
+		{Name: "check_from", Value: a.CheckFrom},
+		{Name: "nonce_ttl", Value: durationOrNil(a.NonceTTL)},
+		{Name: "algorithms", Value: a.Algorithms},
+		{Name: "max_failures", Value: a.MaxFailures},
+		{Name: "failure_window", Value: durationOrNil(a.FailureWindow)},
+		{Name: "block", Value: durationOrNil(a.Block)},
+		{Name: "block_drop", Value: a.BlockDrop},
 		{Name: positionAttr, Value: pos},
 	}}
 }
@@ -224,12 +248,26 @@ func prefixNode(t *graph.PrefixTable) *Node {
 	}}
 }
 
+// carrierNode lists a carrier's settings as attributes and its prefixes
+// as rows (prefix -> priority), so that plan shows a prefix table change
+// row by row.
 func carrierNode(c *graph.Carrier) *Node {
+	rows := make([]Row, len(c.Prefixes))
+	for i, p := range c.Prefixes {
+		rows[i] = Row{Key: p.Prefix, Value: "priority " + strconv.Itoa(int(p.Priority))}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Key < rows[j].Key })
 	attrs := Attrs{
 		{Name: "uri", Value: c.URI},
-		{Name: "prefixes", Value: c.Prefixes},
+		{Name: "prefixes_file", Value: stringOrNil(c.PrefixesFile)},
 		{Name: "priority", Value: c.Priority},
 		{Name: "weight", Value: c.Weight},
+		{Name: "strip", Value: intOrNil(c.Strip)},
+		{Name: "prepend", Value: stringOrNil(c.Prepend)},
+		{Name: "exit", Value: listenOrNil(c.Exit)},
+		{Name: "failover.on", Value: c.Failover.On},
+		{Name: "failover.max_tries", Value: c.Failover.MaxTries},
+		{Name: "failover.timeout", Value: durationOrNil(c.Failover.Timeout)},
 		{Name: "limits.calls", Value: intOrNil(c.Limits.Calls)},
 		{Name: "limits.cps", Value: intOrNil(c.Limits.CPS)},
 	}
@@ -239,6 +277,9 @@ func carrierNode(c *graph.Carrier) *Node {
 	}
 	attrs = append(attrs,
 		Attr{Name: "quality.min_asr", Value: floatOrNil(q.MinASR)},
+		Attr{Name: "quality.warn_asr", Value: floatOrNil(q.WarnASR)},
+		Attr{Name: "quality.min_samples", Value: intOrNil(q.MinSamples)},
+		Attr{Name: "quality.max_pdd", Value: durationOrNil(q.MaxPDD)},
 		Attr{Name: "quality.window", Value: durationOrNil(q.Window)})
 	a := c.Auth
 	if a == nil {
@@ -246,8 +287,17 @@ func carrierNode(c *graph.Carrier) *Node {
 	}
 	attrs = append(attrs,
 		Attr{Name: "auth.username", Value: stringOrNil(a.Username)},
-		Attr{Name: "auth.password", Value: stringOrNil(a.Password), Sensitive: true})
-	return &Node{ID: c.ID, Kind: string(c.Kind()), Name: c.Name, Pos: c.Pos, Attrs: attrs}
+		Attr{Name: "auth.password", Value: stringOrNil(a.Password), Sensitive: true},
+		Attr{Name: "auth.register", Value: a.Register},
+		Attr{Name: "auth.register_expires", Value: durationOrNil(a.RegisterExpires)})
+	return &Node{ID: c.ID, Kind: string(c.Kind()), Name: c.Name, Pos: c.Pos, Attrs: attrs, Rows: rows}
+}
+
+func listenOrNil(l graph.Listen) any {
+	if l.Addr == "" {
+		return nil
+	}
+	return l.Transport + ":" + l.Addr
 }
 
 func routeNode(pos int, r *graph.Route) *Node {
@@ -263,6 +313,7 @@ func routeNode(pos int, r *graph.Route) *Node {
 		{Name: "to", Value: RouteTarget(r)},
 		{Name: "select", Value: sel},
 		{Name: "fork", Value: fork},
+		{Name: "fork_timeout", Value: durationOrNil(r.ForkTimeout)},
 		{Name: positionAttr, Value: pos},
 	}}
 }

@@ -4,10 +4,11 @@
 
 proxy {
   listen       = ["udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"]
-  advertise    = "sip.example.com" # the one address clients and carriers see
-  domains      = ["example.com"]   # local domains
-  admin        = "127.0.0.1:8080"  # admin API and metrics
-  ring_timeout = "3m"              # Timer C
+  advertise    = "sip.example.com"      # the one address clients and carriers see
+  domains      = ["example.com"]        # local domains
+  admin        = "127.0.0.1:8080"       # admin API and metrics
+  ring_timeout = "3m"                   # Timer C
+  exit         = "udp:203.0.113.5:5060" # the one socket carriers see
 }
 
 filter "methods" {
@@ -44,7 +45,7 @@ credentials "subscribers" { # digest credentials: user,domain,ha1
 
 auth "endpoints" {
   when        = "!in_dialog && method in ['INVITE', 'REGISTER']"
-  trust       = [trusted.carriers, trusted.asterisk] # these sources skip the challenge
+  trust       = [trusted.carriers, trusted.asterisk, carrier.bravo] # these sources skip the challenge
   credentials = credentials.subscribers
   realm       = "example.com"
 }
@@ -57,4 +58,5 @@ aliases "dids" { # DID mapping: +15559870001 -> alice
 registrar {
   max_contacts = 5
   max_expires  = "1h"
+  min_expires  = "60s" # shorter gets 423 Interval Too Brief
 }

@@ -178,53 +178,128 @@ test "a mapped DID whose subscriber is offline goes to the pool" {
   }
 }
 
-test "asterisk calls the US through the cheapest carrier" {
+# PSTN out: least-cost routing (pstn.hcl, docs/carriers.md).
+
+test "New York goes to the carrier with the cheapest rate for +1212" {
   request {
-    method = "INVITE"
-    ruri   = "sip:+12125550100@example.com"
-    source = "10.0.0.12:5060"
+    method  = "INVITE"
+    ruri    = "sip:+12125550100@example.com"
+    source  = "10.0.0.12:5060"
+    call_id = "call-a@10.0.0.12"
   }
   expect {
     action = "relay"
     route  = route.pstn
+    target = carrier.cheapo
+    number = "+12125550100"
+    # the failover order: the longest prefix, then +1 by priority and
+    # weight (this Call-ID draws acme first), then the backup
+    carriers = [carrier.cheapo, carrier.acme, carrier.zulu, carrier.bravo, carrier.backup]
+  }
+}
+
+test "equal priorities split by weight: this call draws acme" {
+  request {
+    method  = "INVITE"
+    ruri    = "sip:+13125550100@example.com"
+    source  = "10.0.0.12:5060"
+    call_id = "call-a@10.0.0.12"
+  }
+  expect {
     target = carrier.acme
   }
 }
 
-test "LCR falls back to the next carrier" {
+test "equal priorities split by weight: this call draws zulu" {
   request {
-    method = "INVITE"
-    ruri   = "sip:+12125550100@example.com"
-    source = "10.0.0.12:5060"
-    down   = [carrier.acme]
+    method  = "INVITE"
+    ruri    = "sip:+13125550100@example.com"
+    source  = "10.0.0.12:5060"
+    call_id = "call-h@10.0.0.12"
   }
   expect {
-    route  = route.pstn
-    target = carrier.bravo
+    target   = carrier.zulu
+    carriers = [carrier.zulu, carrier.acme, carrier.bravo, carrier.backup]
   }
 }
 
-test "the UK is only served by bravo" {
+test "a carrier at its limits is skipped" {
+  request {
+    method   = "INVITE"
+    ruri     = "sip:+12125550100@example.com"
+    source   = "10.0.0.12:5060"
+    call_id  = "call-a@10.0.0.12"
+    at_limit = [carrier.cheapo]
+  }
+  expect {
+    target   = carrier.acme
+    carriers = [carrier.acme, carrier.zulu, carrier.bravo, carrier.backup]
+  }
+}
+
+test "failover: the next priority, then the shorter prefix's backup" {
+  request {
+    method  = "INVITE"
+    ruri    = "sip:+13125550100@example.com"
+    source  = "10.0.0.12:5060"
+    call_id = "call-a@10.0.0.12"
+    down    = [carrier.acme, carrier.zulu]
+  }
+  expect {
+    route    = route.pstn
+    target   = carrier.bravo
+    carriers = [carrier.bravo, carrier.backup]
+  }
+}
+
+test "the UK goes to bravo, the backup behind it" {
   request {
     method = "INVITE"
     ruri   = "sip:+442079460000@example.com"
     source = "10.0.0.13:5060"
   }
   expect {
-    route  = route.pstn
-    target = carrier.bravo
+    route    = route.pstn
+    target   = carrier.bravo
+    carriers = [carrier.bravo, carrier.backup]
   }
 }
 
-test "a number no carrier serves is refused" {
+test "France only by the backup, which wants 00 instead of +" {
   request {
     method = "INVITE"
     ruri   = "sip:+33123456789@example.com"
     source = "10.0.0.13:5060"
   }
   expect {
+    target = carrier.backup
+    number = "0033123456789"
+  }
+}
+
+test "no carrier left: 503" {
+  request {
+    method   = "INVITE"
+    ruri     = "sip:+33123456789@example.com"
+    source   = "10.0.0.13:5060"
+    at_limit = [carrier.backup]
+  }
+  expect {
     action = "reply"
     route  = route.pstn
     status = 503
+  }
+}
+
+test "a DID call from bravo's network is trusted as the carrier" {
+  request {
+    method = "INVITE"
+    ruri   = "sip:+15551230001@example.com"
+    source = "203.0.113.70:5060"
+  }
+  expect {
+    action = "relay"
+    route  = route.did
+    target = pool.asterisk.member.ast2
   }
 }

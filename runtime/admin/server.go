@@ -68,6 +68,12 @@ type Options struct {
 	// Flood returns the flood table for GET /v1/flood and POST
 	// /v1/flood/clear; nil, or a nil table, means no flood control.
 	Flood func() *flood.Table
+	// Registrations serves GET /v1/registrations; nil answers 404 (no
+	// registrar).
+	Registrations Registrations
+	// Auth serves the throttle tables (GET /v1/auth/throttle, DELETE
+	// /v1/auth/throttle/{key}); nil answers an empty table.
+	Auth AuthTables
 }
 
 // API is the admin HTTP handler.
@@ -134,8 +140,12 @@ func (a *API) routes() {
 	a.mux.Handle("/v1/overrides", endpoint{"GET": a.overrides})
 	a.mux.Handle("/v1/flood", endpoint{"GET": a.flood})
 	a.mux.Handle("/v1/flood/clear", endpoint{"POST": a.floodClear})
+	a.mux.Handle("/v1/registrations", endpoint{"GET": a.registrations})
 	a.mux.HandleFunc("/v1/members/{id}/{action}", a.member)
+	a.mux.Handle("/v1/carriers", endpoint{"GET": a.carriers})
+	a.mux.HandleFunc("/v1/carriers/{id}/{action}", a.carrierAction)
 	a.mux.Handle("/metrics", endpoint{"GET": a.metrics})
+	a.authRoutes()
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: %s %s (see docs/operations.md)", r.Method, r.URL.Path)
 	})

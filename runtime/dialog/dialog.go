@@ -40,6 +40,13 @@ type Dialog struct {
 	Callee      string    `json:"callee"`
 	Started     time.Time `json:"started"`
 	Established bool      `json:"established"`
+	// Legs holds what the proxy learnt of each party from the INVITE and
+	// its 2xx (Record and Answer); nil until Record is called.
+	Legs *Legs `json:"-"`
+	// CallerCSeq and CalleeCSeq are the highest CSeq numbers seen in
+	// requests from each party (0: none yet from the callee).
+	CallerCSeq uint32 `json:"-"`
+	CalleeCSeq uint32 `json:"-"`
 }
 
 // Accounting is told of the calls of one kind of target, so that the
@@ -61,9 +68,11 @@ type Table struct {
 	// counts maps a target ID to its *atomic.Int64 of active dialogs. A
 	// sync.Map: the keys are stable, so reads take no lock.
 	counts sync.Map
-	// members is told of calls whose target is a pool member; nil: none.
-	members Accounting
-	now     func() time.Time
+	// members is told of calls whose target is a pool member, carriers of
+	// calls whose target is a carrier; nil: none.
+	members  Accounting
+	carriers Accounting
+	now      func() time.Time
 }
 
 type shard struct {
@@ -168,10 +177,17 @@ func (e *entry) setTarget(tg target.Target) {
 	e.d.Target, e.d.Group, e.d.Addr, e.d.Transport = tg.ID, tg.Group, tg.Addr, tg.Transport
 }
 
+// CountCarriers makes carriers the Accounting told of calls to carriers
+// (Start and Moved); call it before the table is used.
+func (t *Table) CountCarriers(carriers Accounting) { t.carriers = carriers }
+
 // account calls fn with the Accounting of tg's kind, if any.
 func (t *Table) account(tg target.Target, fn func(Accounting)) {
-	if tg.Member != nil && t.members != nil {
+	switch {
+	case tg.Member != nil && t.members != nil:
 		fn(t.members)
+	case tg.Carrier != nil && t.carriers != nil:
+		fn(t.carriers)
 	}
 }
 
@@ -227,6 +243,9 @@ func (t *Table) End(callID, fromTag string) (Dialog, bool) {
 	}
 	if t.members != nil {
 		t.members.End(callID, fromTag)
+	}
+	if t.carriers != nil {
+		t.carriers.End(callID, fromTag)
 	}
 	return e.d, true
 }

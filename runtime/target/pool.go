@@ -81,7 +81,7 @@ func (p *Pool) Failed(t Target, code int, why string, counts bool) {
 }
 
 // Answered implements Iterator.
-func (p *Pool) Answered(t Target) {
+func (p *Pool) Answered(t Target, code int) {
 	if t.Member != nil {
 		p.state.ReportSuccess(t.Member)
 	}

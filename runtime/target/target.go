@@ -25,6 +25,11 @@ type Target struct {
 	Addr, Transport string
 	// Member is set when the target is a pool member, nil otherwise.
 	Member *graph.Member
+	// URI is the Request-URI to send with (a registered contact); "" keeps
+	// the request's own.
+	URI string
+	// Carrier is set when the target is a PSTN carrier, nil otherwise.
+	Carrier *graph.Carrier
 }
 
 // Iterator hands out the targets of one request in order and hears how
@@ -44,6 +49,13 @@ type Iterator interface {
 	// transport error); counts is false when the failure must not count
 	// against t's health (the proxy itself was overloaded).
 	Failed(t Target, code int, why string, counts bool)
-	// Answered reports that t gave the caller its final answer.
-	Answered(t Target)
+	// Answered reports that t gave the caller its final answer, code.
+	Answered(t Target, code int)
+}
+
+// Timed is an Iterator that wants each try's post-dial delay: the time
+// from sending to the target's first ringing (1xx above 100) or final
+// answer; 0 when it gave none.
+type Timed interface {
+	PDD(t Target, pdd time.Duration)
 }

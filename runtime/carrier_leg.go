@@ -1,0 +1,151 @@
+package runtime
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/carrier"
+	"github.com/sipfront/sipfront/runtime/forward"
+	"github.com/sipfront/sipfront/runtime/intake"
+	"github.com/sipfront/sipfront/runtime/sipmsg"
+	"github.com/sipfront/sipfront/runtime/target"
+)
+
+// authorizer answers a target's digest challenge with a new request
+// (carrier.Iterator).
+type authorizer interface {
+	Authorize(fwd *sip.Request, res *sip.Response) *sip.Request
+}
+
+// authorizedTry sends the INVITE that answers a carrier's challenge, on a
+// new branch to the same carrier, and runs it like the first (with the
+// same rewrite of its responses).
+func (s *Server) authorizedTry(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request,
+	cancel <-chan struct{}, release func(), it target.Iterator, ring time.Duration,
+	rewrite func(*sip.Response) *sip.Response) (*forward.Branch, forward.Outcome) {
+	b := s.relay.NewBranch(req, tx, fwd, cancel, release)
+	b.Hidden = true
+	b.SetRewrite(rewrite) // records the dialog on a 2xx, hides under topology hiding
+	if err := b.Start(context.Background()); err != nil {
+		return b, forward.Outcome{Err: err}
+	}
+	return b, b.Run(it.Retries, it.NoAnswer(), ring)
+}
+
+// shiftCSeq renumbers an in-dialog request from the caller to a carrier
+// whose leg answered a challenge (its CSeq runs one ahead).
+func (s *Server) shiftCSeq(req, fwd *sip.Request) {
+	c := fwd.CSeq()
+	if c == nil {
+		return
+	}
+	if n := s.carriers.CSeqShift(sipmsg.CallID(req), sipmsg.Tag(req.From())); n > 0 {
+		fwd.ReplaceHeader(&sip.CSeqHeader{SeqNo: c.SeqNo + n, MethodName: c.MethodName}) // shared: replaced, not changed
+	}
+}
+
+// retryAfterLimits is the Retry-After (seconds) of a 503 when every
+// carrier that serves a number is at its limits: a cps window is a second.
+const retryAfterLimits = "1"
+
+// toCarrier turns a forwarded INVITE into the carrier leg: the R-URI is
+// the number the carrier wants (strip, prepend) at its gateway; the inside
+// is hidden (only the proxy's Via and Record-Route remain); the proxy's
+// addresses are the exit socket's when the carrier has one.
+//
+// The caller's Contact is left as it is: the carrier sees the inside
+// address there until topology hiding rewrites Contact too
+// (docs/carriers.md, "Exit address").
+func (s *Server) toCarrier(fwd *sip.Request, c *graph.Carrier, user string) {
+	fwd.Recipient = sip.Uri{Scheme: "sip", User: c.Number(user), Host: c.Host, Port: c.Port}
+	if c.Transport == "tcp" {
+		fwd.Recipient.UriParams = sip.HeaderParams{{K: "transport", V: "tcp"}}
+	}
+	own := fwd.Via() // Copy put the proxy's Via first
+	var ownRR []sip.Header
+	for _, h := range fwd.GetHeaders("Record-Route") {
+		if rr, ok := h.(*sip.RecordRouteHeader); ok && s.self.IsOwn(&rr.Address) {
+			ownRR = append(ownRR, h)
+		}
+	}
+	for fwd.RemoveHeader("Via") {
+	}
+	for fwd.RemoveHeader("Record-Route") {
+	}
+	if ex := c.Exit; ex.Addr != "" {
+		host, port := splitExit(ex.Addr)
+		own.Host, own.Port = host, port // a Via of its own, made by NewVia
+		if len(ownRR) > 0 {
+			// The first entry faces the carrier (a second one, for
+			// another transport, faces the inside and keeps its address).
+			rr := ownRR[0].(*sip.RecordRouteHeader).Clone() // shared: never modified
+			rr.Address.Host, rr.Address.Port = host, port
+			ownRR[0] = rr
+		}
+		s.exitSocket(fwd, ex, host, port)
+	}
+	fwd.PrependHeader(append([]sip.Header{own}, ownRR...)...)
+}
+
+// exitSocket makes a UDP carrier leg leave from the exit socket when the
+// proxy listens on exactly that address; with a wildcard listener the
+// kernel picks the source address by its routes, which is the exit when
+// the host routes carrier networks through it.
+func (s *Server) exitSocket(fwd *sip.Request, ex graph.Listen, host string, port int) {
+	if sipmsg.UpperTransport(ex.Transport) != "UDP" || fwd.Transport() != "UDP" {
+		return
+	}
+	for _, l := range s.self.Listen() {
+		if l.Transport == "udp" && l.Addr == ex.Addr {
+			fwd.Laddr = sip.Addr{IP: net.ParseIP(host), Port: port}
+			return
+		}
+	}
+}
+
+func splitExit(addr string) (string, int) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr, 5060
+	}
+	port, _ := strconv.Atoi(p)
+	return host, port
+}
+
+// replyRetryAfter answers 503 with Retry-After: the carriers are at their
+// limits now and will take the call in a moment, so the caller (Asterisk)
+// should retry rather than fail the call over elsewhere.
+func (s *Server) replyRetryAfter(tx sip.ServerTransaction, req *sip.Request) {
+	res := intake.NewResponse(req, 503, "Service Unavailable")
+	res.AppendHeader(sip.NewHeader("Retry-After", retryAfterLimits))
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("reply failed", "code", 503, "call_id", sipmsg.CallID(req), "error", err)
+		return
+	}
+	s.obs.Response(503)
+}
+
+// towardCarrier reports whether an in-dialog request goes from the caller's
+// side of a dialog to a carrier: its Vias must not reach the carrier.
+func (s *Server) towardCarrier(req *sip.Request) bool {
+	d, ok := s.dialogs.Lookup(sipmsg.CallID(req))
+	if !ok || d.FromTag != sipmsg.Tag(req.From()) {
+		return false
+	}
+	return d.Group == carrier.Group
+}
+
+// hideInside keeps only the proxy's own Via (the first) on a forwarded
+// in-dialog request toward a carrier.
+func (s *Server) hideInside(req, fwd *sip.Request) {
+	s.shiftCSeq(req, fwd)
+	own := fwd.Via()
+	for fwd.RemoveHeader("Via") {
+	}
+	fwd.PrependHeader(own)
+}
