@@ -47,7 +47,15 @@ func (b *SIPBranch) run(id int, events chan<- Event) {
 		events <- Event{Branch: id, Code: 503, Done: true}
 		return
 	}
-	defer ct.Terminate()
+	// The transaction ends with the branch, except after a 2xx: then it
+	// must live on (Timer M, RFC 6026) so that retransmissions of the 2xx
+	// still reach the caller through OnRetransmission.
+	success := false
+	defer func() {
+		if !success {
+			ct.Terminate()
+		}
+	}()
 	timer := time.NewTimer(b.ring) // Timer C, then Timer B once cancelled
 	defer timer.Stop()
 	// timedOut: Timer C fired; the contact's 487 to our CANCEL then counts
@@ -76,6 +84,7 @@ func (b *SIPBranch) run(id int, events chan<- Event) {
 					events <- Event{Branch: id, Code: res.StatusCode, Msg: res}
 				}
 			case res.IsSuccess():
+				success = true
 				if b.retransmit != nil {
 					ct.OnRetransmission(b.retransmit)
 				}
@@ -127,16 +136,7 @@ func errCode(err error) int {
 	return 503
 }
 
-func (b *SIPBranch) sendCancel() {
-	c := forward.NewCancel(b.fwd)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
-		defer cancel()
-		if _, err := b.relay.Client.Do(ctx, c, forward.NoBuild); err != nil {
-			b.relay.Log.Debug("CANCEL to a fork branch failed", "call_id", sipmsg.CallID(c), "error", err)
-		}
-	}()
-}
+func (b *SIPBranch) sendCancel() { b.relay.SendCancel(b.fwd) }
 
 // SIPUpstream is the caller's server transaction as a fork's Upstream.
 type SIPUpstream struct {
