@@ -97,9 +97,14 @@ func (s *Server) exitSocket(fwd *sip.Request, ex graph.Listen, host string, port
 	if sipmsg.UpperTransport(ex.Transport) != "UDP" || fwd.Transport() != "UDP" {
 		return
 	}
+	ip := net.ParseIP(host)
+	if l := s.self.UDPLocal(); l != nil && l.Port == port && (l.IP.Equal(ip) || l.IP.IsUnspecified()) {
+		fwd.Laddr = *l // the listening socket itself, as sipgo knows it
+		return
+	}
 	for _, l := range s.self.Listen() {
 		if l.Transport == "udp" && l.Addr == ex.Addr {
-			fwd.Laddr = sip.Addr{IP: net.ParseIP(host), Port: port}
+			fwd.Laddr = sip.Addr{IP: ip, Port: port}
 			return
 		}
 	}
@@ -145,4 +150,49 @@ func (s *Server) hideInside(req, fwd *sip.Request) {
 	for fwd.RemoveHeader("Via") {
 	}
 	fwd.PrependHeader(own)
+}
+
+// carrierSender sends the proxy's own requests to carriers (REGISTER,
+// OPTIONS) from the carrier's exit, with the exit in Via.
+type carrierSender struct{ s *Server }
+
+// CarrierSender returns the carrier.Sender of the registrant.
+func (s *Server) CarrierSender() carrier.Sender { return carrierSender{s} }
+
+// Send implements carrier.Sender.
+func (cs carrierSender) Send(ctx context.Context, c *graph.Carrier, req *sip.Request) (*sip.Response, error) {
+	s := cs.s
+	tp := sipmsg.UpperTransport(c.Transport)
+	via := s.self.NewVia(tp, 0)
+	via.Host, via.Port = cs.Local(c)
+	req.PrependHeader(via)
+	req.SetTransport(tp)
+	req.SetDestination(c.Addr())
+	if a := s.self.UDPLocal(); tp == "UDP" && a != nil {
+		req.Laddr = *a
+	}
+	if c.Exit.Addr != "" {
+		host, port := splitExit(c.Exit.Addr)
+		s.exitSocket(req, c.Exit, host, port)
+	}
+	return s.relay.Client.Do(ctx, req, forward.NoBuild)
+}
+
+// Local implements carrier.Sender: the exit, or the advertised address.
+func (cs carrierSender) Local(c *graph.Carrier) (string, int) {
+	if c.Exit.Addr != "" {
+		return splitExit(c.Exit.Addr)
+	}
+	return cs.s.self.Host(), cs.s.self.Port()
+}
+
+// OptionsCarrier sends an OPTIONS to carrier c from its exit and returns
+// the final status (for probing).
+func (s *Server) OptionsCarrier(ctx context.Context, c *graph.Carrier) (int, error) {
+	req := s.self.NewOptions(c.Host, c.Port)
+	res, err := carrierSender{s}.Send(ctx, c, req)
+	if err != nil {
+		return 0, err
+	}
+	return res.StatusCode, nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/sipfront/sipfront/compiler/graph"
 	"github.com/sipfront/sipfront/runtime"
 	"github.com/sipfront/sipfront/runtime/admin"
+	"github.com/sipfront/sipfront/runtime/carrier"
 	"github.com/sipfront/sipfront/runtime/metrics"
 	"github.com/sipfront/sipfront/runtime/probe"
 	"github.com/sipfront/sipfront/runtime/state"
@@ -117,11 +118,14 @@ func serve(cmd *cobra.Command, path string, watch bool, level string, grace time
 	defer cancel()
 
 	prober := probe.New(srv, srv.State(), log)
+	prober.ProbeCarriers(srv.Carriers())
+	registrant := carrier.NewRegistrant(srv.Carriers(), srv.CarrierSender(), srv.Graph, log)
 	startAdmin(runCtx, srv, src, obs, prober, log)
 	var bg sync.WaitGroup
 	bg.Go(func() {
 		select { // probes leave from the proxy's listeners: wait for them
 		case <-srv.Ready():
+			bg.Go(func() { registrant.Run(runCtx) }) // carriers' registrations, likewise
 			prober.Run(runCtx)
 		case <-runCtx.Done():
 		}

@@ -98,6 +98,7 @@ type carrierState struct {
 	quality  tracker
 	reason   string
 	changed  time.Time
+	reg      *Registration // nil: the carrier is not registered with
 
 	stats counters
 }

@@ -486,3 +486,100 @@ func TestCarrierQualityAndCtl(t *testing.T) {
 		t.Errorf("solid got %d INVITEs, want %d (none after it was disabled)", n, calls-5)
 	}
 }
+
+// TestCarrierRegistration: a carrier with register = true is kept
+// registered: every REGISTER answers the carrier's challenge (sipp checks
+// the digest: a wrong one gets 403), the registration is refreshed before
+// the 2 s the carrier grants run out, and `ctl carriers` reports it.
+func TestCarrierRegistration(t *testing.T) {
+	needSipp(t)
+	boxes := []*carrierBox{{name: "reg", scen: "uas_register.xml",
+		attrs: "prefixes = [\"1\"]\nauth {\n  username         = \"trunk01\"\n  password         = \"s3cret\"\n  register         = true\n  register_expires = \"1m\"\n}"}}
+	startCarriers(t, boxes)
+	port, adminPort := freePort(t), freePort(t)
+	p := startProxy(t, writePolicy(t, carrierPolicyAdmin(port, adminPort, boxes)), addr(port))
+	deadline := time.Now().Add(20 * time.Second)
+	var state string
+	for time.Now().Before(deadline) {
+		out, _, _ := runSipfront(t, nil, "ctl", "--admin", "http://"+addr(adminPort), "carriers", "-json")
+		var cs struct {
+			Carriers []struct {
+				Registration *struct {
+					State string `json:"state"`
+				} `json:"registration"`
+			} `json:"carriers"`
+		}
+		if json.Unmarshal([]byte(out), &cs) == nil && len(cs.Carriers) == 1 && cs.Carriers[0].Registration != nil {
+			state = cs.Carriers[0].Registration.State
+		}
+		if n := authorizedRegisters(t, boxes[0]); state == "registered" && n >= 3 {
+			t.Logf("registered; %d authorized REGISTERs so far", n)
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	boxes[0].sipp.stop(t)
+	if n := authorizedRegisters(t, boxes[0]); state != "registered" || n < 3 {
+		t.Errorf("registration state %q after %d authorized REGISTERs; want registered and refreshed (3 or more)", state, n)
+	}
+	for _, m := range boxes[0].sipp.received(t) {
+		checkOnlyExit(t, "reg", m, p.addr)
+	}
+	if strings.Contains(p.log.String(), "s3cret") {
+		t.Error("the proxy logged the carrier password")
+	}
+}
+
+// authorizedRegisters counts the REGISTERs with credentials a carrier has
+// received so far (sipp flushes its message trace as it goes).
+func authorizedRegisters(t *testing.T, c *carrierBox) int {
+	n := 0
+	for _, m := range c.sipp.received(t) {
+		if strings.HasPrefix(m.firstLine(), "REGISTER ") && len(m.header("Authorization")) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// TestCarrierProbe: a carrier with a probe block that does not answer
+// OPTIONS is marked down by probing; calls go to the next carrier and
+// `ctl carriers` shows it down.
+func TestCarrierProbe(t *testing.T) {
+	needSipp(t)
+	probe := "probe {\n  interval  = \"1s\"\n  timeout   = \"500ms\"\n  threshold = 2\n}"
+	boxes := []*carrierBox{
+		{name: "deaf", scen: "uas.xml", attrs: "prefixes = [\"1\"]\npriority = 1\n" + probe},
+		{name: "backup", scen: "uas.xml", attrs: "prefixes = [\"1\"]\npriority = 2"},
+	}
+	startCarriers(t, boxes)
+	port, adminPort := freePort(t), freePort(t)
+	p := startProxy(t, writePolicy(t, carrierPolicyAdmin(port, adminPort, boxes)), addr(port))
+	url := "http://" + addr(adminPort)
+	deadline := time.Now().Add(15 * time.Second)
+	down := false
+	for !down && time.Now().Before(deadline) {
+		out, _, _ := runSipfront(t, nil, "ctl", "--admin", url, "carriers", "-json")
+		var cs struct {
+			Carriers []struct {
+				ID string `json:"id"`
+				Up bool   `json:"up"`
+			} `json:"carriers"`
+		}
+		down = json.Unmarshal([]byte(out), &cs) == nil && len(cs.Carriers) == 2 && !cs.Carriers[0].Up
+		time.Sleep(300 * time.Millisecond)
+	}
+	if !down {
+		t.Fatal("the deaf carrier was not marked down by probing within 15s")
+	}
+	const calls = 5
+	r := runCaller(t, p.addr, caller{scenario: "uac.xml", service: "13125550100", calls: calls, rate: 5, holdMS: 50})
+	checkCaller(t, r, calls)
+	deaf, backup := boxes[0].sipp.stop(t), boxes[1].sipp.stop(t)
+	if invites(deaf) != 0 || invites(backup) != calls {
+		t.Errorf("deaf got %d INVITEs, backup %d; want 0 and %d", invites(deaf), invites(backup), calls)
+	}
+	for _, m := range boxes[0].sipp.received(t) {
+		checkOnlyExit(t, "deaf", m, p.addr)
+	}
+}
