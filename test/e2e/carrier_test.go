@@ -445,26 +445,11 @@ func TestCarrierQualityAndCtl(t *testing.T) {
 	if r.failed != 5 || r.ok != calls-5 {
 		t.Errorf("caller: %d ok, %d failed; want the first 5 calls busy (486 from flaky), then %d answered by solid", r.ok, r.failed, calls-5)
 	}
-	out, _, code := runSipfront(t, nil, "ctl", "--admin", url, "carriers", "-json")
-	if code != 0 {
-		t.Fatalf("ctl carriers: exit %d\n%s", code, out)
+	cs := ctlCarriers(t, url)
+	if len(cs) != 2 {
+		t.Fatalf("ctl carriers -json lists %d carriers, want 2", len(cs))
 	}
-	var cs struct {
-		Carriers []struct {
-			ID       string `json:"id"`
-			Quality  string `json:"quality"`
-			Attempts int    `json:"attempts"`
-			Answered int    `json:"answered"`
-			Window   struct {
-				Attempts int     `json:"attempts"`
-				ASR      float64 `json:"asr"`
-			} `json:"window"`
-		} `json:"carriers"`
-	}
-	if err := json.Unmarshal([]byte(out), &cs); err != nil || len(cs.Carriers) != 2 {
-		t.Fatalf("ctl carriers -json: %v\n%s", err, out)
-	}
-	flaky, solid := cs.Carriers[0], cs.Carriers[1]
+	flaky, solid := cs[0], cs[1]
 	if flaky.Quality != "critical" || flaky.Attempts != 5 || flaky.Answered != 0 || flaky.Window.Attempts != 5 || flaky.Window.ASR != 0 {
 		t.Errorf("flaky: %+v; want critical after 5 attempts, none answered", flaky)
 	}
@@ -501,16 +486,8 @@ func TestCarrierRegistration(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	var state string
 	for time.Now().Before(deadline) {
-		out, _, _ := runSipfront(t, nil, "ctl", "--admin", "http://"+addr(adminPort), "carriers", "-json")
-		var cs struct {
-			Carriers []struct {
-				Registration *struct {
-					State string `json:"state"`
-				} `json:"registration"`
-			} `json:"carriers"`
-		}
-		if json.Unmarshal([]byte(out), &cs) == nil && len(cs.Carriers) == 1 && cs.Carriers[0].Registration != nil {
-			state = cs.Carriers[0].Registration.State
+		if cs := ctlCarriers(t, "http://"+addr(adminPort)); len(cs) == 1 && cs[0].Registration != nil {
+			state = cs[0].Registration.State
 		}
 		if n := authorizedRegisters(t, boxes[0]); state == "registered" && n >= 3 {
 			t.Logf("registered; %d authorized REGISTERs so far", n)
@@ -559,14 +536,8 @@ func TestCarrierProbe(t *testing.T) {
 	deadline := time.Now().Add(15 * time.Second)
 	down := false
 	for !down && time.Now().Before(deadline) {
-		out, _, _ := runSipfront(t, nil, "ctl", "--admin", url, "carriers", "-json")
-		var cs struct {
-			Carriers []struct {
-				ID string `json:"id"`
-				Up bool   `json:"up"`
-			} `json:"carriers"`
-		}
-		down = json.Unmarshal([]byte(out), &cs) == nil && len(cs.Carriers) == 2 && !cs.Carriers[0].Up
+		cs := ctlCarriers(t, url)
+		down = len(cs) == 2 && !cs[0].Up
 		time.Sleep(300 * time.Millisecond)
 	}
 	if !down {
@@ -582,4 +553,34 @@ func TestCarrierProbe(t *testing.T) {
 	for _, m := range boxes[0].sipp.received(t) {
 		checkOnlyExit(t, "deaf", m, p.addr)
 	}
+}
+
+// carrierJSON is a carrier as `ctl carriers -json` prints it (the fields
+// the tests read).
+type carrierJSON struct {
+	ID       string `json:"id"`
+	Up       bool   `json:"up"`
+	Quality  string `json:"quality"`
+	Attempts int    `json:"attempts"`
+	Answered int    `json:"answered"`
+	Window   struct {
+		Attempts int     `json:"attempts"`
+		ASR      float64 `json:"asr"`
+	} `json:"window"`
+	Registration *struct {
+		State string `json:"state"`
+	} `json:"registration"`
+}
+
+// ctlCarriers runs `sipfront ctl carriers -json`; nil when it fails.
+func ctlCarriers(t *testing.T, url string) []carrierJSON {
+	t.Helper()
+	out, _, code := runSipfront(t, nil, "ctl", "--admin", url, "carriers", "-json")
+	var cs struct {
+		Carriers []carrierJSON `json:"carriers"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &cs) != nil {
+		return nil
+	}
+	return cs.Carriers
 }
