@@ -458,6 +458,30 @@ func TestCarrierQualityAndCtl(t *testing.T) {
 	}
 	table, _, _ := runSipfront(t, nil, "ctl", "--admin", url, "carriers")
 	t.Logf("ctl carriers:\n%s", table)
+	fams := scrape(t, url)
+	for _, want := range []struct {
+		family, carrier string
+		value           float64
+	}{
+		{"sipfront_carrier_attempts_total", "carrier.flaky", 5},
+		{"sipfront_carrier_answered_total", "carrier.flaky", 0},
+		{"sipfront_carrier_answered_total", "carrier.solid", calls - 5},
+		{"sipfront_carrier_asr", "carrier.flaky", 0},
+	} {
+		f := fams[want.family]
+		found := false
+		for _, m := range f.GetMetric() {
+			if matches(m, map[string]string{"carrier": want.carrier}) {
+				found = true
+				if v := value(m); v != want.value {
+					t.Errorf("%s{carrier=%q} = %v, want %v", want.family, want.carrier, v, want.value)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no %s{carrier=%q} in /metrics", want.family, want.carrier)
+		}
+	}
 
 	if out, _, code := runSipfront(t, nil, "ctl", "--admin", url, "disable", "carrier.solid"); code != 0 || !strings.Contains(out, "disabled") {
 		t.Fatalf("ctl disable carrier.solid: exit %d: %s", code, out)
