@@ -426,9 +426,12 @@ func checkDigest(header, user, password, method string) error {
 
 // TestCarrierQualityAndCtl: a carrier that rejects every call (486) is
 // judged after min_samples calls and skipped while another carrier can
-// take the call; `ctl carriers` shows figures that match the calls placed;
-// `ctl disable carrier.NAME` takes a carrier out. (Recovery as the window
-// slides past the failures is a unit test: the window is at least 1m.)
+// take the call; `ctl carriers` and /metrics show figures that match the
+// calls placed. Then it recovers: with the other carrier disabled (`ctl
+// disable carrier.NAME`) it is the last resort, answers, and its ASR
+// climbs back, so it takes the calls again once the other is enabled.
+// (Recovery as the window slides past old failures is a unit test: the
+// window is at least 1m.)
 func TestCarrierQualityAndCtl(t *testing.T) {
 	needSipp(t)
 	q := "quality {\n  min_asr     = 0.5\n  min_samples = 5\n  window      = \"1m\"\n}"
@@ -486,13 +489,27 @@ func TestCarrierQualityAndCtl(t *testing.T) {
 	if out, _, code := runSipfront(t, nil, "ctl", "--admin", url, "disable", "carrier.solid"); code != 0 || !strings.Contains(out, "disabled") {
 		t.Fatalf("ctl disable carrier.solid: exit %d: %s", code, out)
 	}
-	r = runCaller(t, p.addr, caller{scenario: "uac.xml", service: "13125550100", calls: 3, rate: 5, limit: 1, holdMS: 50})
-	if r.failed != 3 {
-		t.Errorf("with solid disabled: %d ok, %d failed; want the 3 calls on flaky (last resort), busy", r.ok, r.failed)
+	// flaky recovers (its sipp now answers 200); with solid disabled it is
+	// the last resort, answers, and its figures climb back above min_asr.
+	boxes[0].sipp.stop(t)
+	startSipp(t, "flaky-recovered", "-sf", scenario("uas.xml"), "-i", "127.0.0.1", "-p", fmt.Sprint(boxes[0].port))
+	waitUDPBound(t, boxes[0].port)
+	r = runCaller(t, p.addr, caller{scenario: "uac.xml", service: "13125550100", calls: 6, rate: 5, limit: 1, holdMS: 50})
+	checkCaller(t, r, 6) // 6 answered of 11 samples: ASR 0.55, above min_asr 0.5
+	if cs := ctlCarriers(t, url); len(cs) != 2 || cs[0].Quality != "ok" {
+		t.Fatalf("after flaky answered as the last resort: %+v; want flaky back to quality ok", cs)
 	}
+	if out, _, code := runSipfront(t, nil, "ctl", "--admin", url, "enable", "carrier.solid"); code != 0 {
+		t.Fatalf("ctl enable carrier.solid: exit %d: %s", code, out)
+	}
+	r = runCaller(t, p.addr, caller{scenario: "uac.xml", service: "13125550100", calls: 4, rate: 5, limit: 1, holdMS: 50})
+	checkCaller(t, r, 4)
 	boxes[1].sipp.stop(t)
 	if n := len(invitesOf(boxes[1].sipp.received(t))); n != calls-5 {
-		t.Errorf("solid got %d INVITEs, want %d (none after it was disabled)", n, calls-5)
+		t.Errorf("solid got %d INVITEs, want %d (none while disabled, none once flaky recovered)", n, calls-5)
+	}
+	if cs := ctlCarriers(t, url); len(cs) == 2 && cs[0].Window.Attempts != 15 {
+		t.Errorf("flaky's window holds %d calls, want 15 (5 busy, then 10 answered)", cs[0].Window.Attempts)
 	}
 }
 
