@@ -87,6 +87,42 @@ func (s *Server) toCarrier(fwd *sip.Request, c *graph.Carrier, user string) {
 		s.exitSocket(fwd, ex, host, port)
 	}
 	fwd.PrependHeader(append([]sip.Header{own}, ownRR...)...)
+	s.hideContact(fwd, c)
+}
+
+// hideContact gives the carrier a Contact at the proxy (the exit, or the
+// advertised address) instead of the caller's, and records both: the
+// carrier's in-dialog requests come back to the proxy, which sends them to
+// the caller's real Contact (inDialogCopy).
+func (s *Server) hideContact(fwd *sip.Request, c *graph.Carrier) {
+	ct := fwd.Contact()
+	if ct == nil {
+		return
+	}
+	host, port := carrierSender{s}.Local(c)
+	outside := sip.Uri{Scheme: "sip", User: ct.Address.User, Host: host, Port: port}
+	s.carriers.HideContact(sipmsg.CallID(fwd), sipmsg.Tag(fwd.From()), *ct.Address.Clone(), outside)
+	fwd.ReplaceHeader(&sip.ContactHeader{Address: outside}) // shared with the caller's request: replaced
+}
+
+// inDialogCopy builds the forwarded copy of an in-dialog request for the
+// next hop (inDialogTarget). Toward a carrier, the inside is hidden; from
+// a carrier, whose requests name the Contact the proxy gave it, the copy
+// goes to the caller's real Contact.
+func (s *Server) inDialogCopy(req *sip.Request) (fwd *sip.Request, dest string, hidden bool) {
+	dest, transport := s.inDialogTarget(req)
+	inside, fromCarrier := s.carriers.InsideContact(sipmsg.CallID(req), sipmsg.ToTag(req))
+	if fromCarrier && s.self.NextRoute(req) == nil {
+		dest, transport = sipmsg.URITarget(&inside)
+	}
+	fwd = s.relay.Copy(req, dest, transport, false, forward.LoopHash(req))
+	if fromCarrier {
+		fwd.Recipient = inside
+	}
+	if hidden = s.towardCarrier(req); hidden {
+		s.hideInside(req, fwd)
+	}
+	return fwd, dest, hidden
 }
 
 // exitSocket makes a UDP carrier leg leave from the exit socket when the
@@ -146,6 +182,13 @@ func (s *Server) towardCarrier(req *sip.Request) bool {
 // in-dialog request toward a carrier.
 func (s *Server) hideInside(req, fwd *sip.Request) {
 	s.shiftCSeq(req, fwd)
+	if ct := fwd.Contact(); ct != nil {
+		cid, tag := sipmsg.CallID(req), sipmsg.Tag(req.From())
+		if outside, ok := s.carriers.OutsideContact(cid, tag); ok {
+			s.carriers.HideContact(cid, tag, *ct.Address.Clone(), outside) // a target refresh
+			fwd.ReplaceHeader(&sip.ContactHeader{Address: outside})
+		}
+	}
 	own := fwd.Via()
 	for fwd.RemoveHeader("Via") {
 	}
@@ -195,4 +238,19 @@ func (s *Server) OptionsCarrier(ctx context.Context, c *graph.Carrier) (int, err
 		return 0, err
 	}
 	return res.StatusCode, nil
+}
+
+// outsideContact returns, for an in-dialog request from a carrier, the
+// rewrite that gives the answers going back to the carrier the Contact it
+// knows the caller by; nil for other requests.
+func (s *Server) outsideContact(req *sip.Request) func(*sip.Response) {
+	outside, ok := s.carriers.OutsideContact(sipmsg.CallID(req), sipmsg.ToTag(req))
+	if !ok {
+		return nil
+	}
+	return func(res *sip.Response) {
+		if res.Contact() != nil {
+			res.ReplaceHeader(&sip.ContactHeader{Address: outside})
+		}
+	}
 }

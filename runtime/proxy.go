@@ -91,7 +91,7 @@ func (s *Server) act(req *sip.Request, tx sip.ServerTransaction, d *graph.Decisi
 		// automatic 100 Trying.
 	case d.Action == graph.ActionRelay && d.Member != nil:
 		fwd := s.relay.Copy(req, d.Member.Addr(), d.Member.Transport, recordRoutes(req.Method), forward.LoopHash(req))
-		s.forward(req, tx, fwd, false)
+		s.forward(req, tx, fwd, false, nil)
 	default:
 		s.relay.Reply(tx, req, 500, "Not served by this version of sipfront: "+d.Action.String())
 	}
@@ -229,12 +229,12 @@ func failureReason(out forward.Outcome) string {
 }
 
 // forward relays a request on a single branch, without failover.
-func (s *Server) forward(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, hidden bool) {
+func (s *Server) forward(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, hidden bool, rewrite func(*sip.Response)) {
 	ring := s.graph.Load().Proxy.RingTimeout
 	if ring <= 0 {
 		ring = defaultRingTimeout
 	}
-	out := s.relay.Single(req, tx, fwd, ring, 0, hidden)
+	out := s.relay.Single(req, tx, fwd, ring, 0, hidden, rewrite)
 	if req.Method == sip.BYE && (out.Final != nil || out.Err != nil) {
 		s.endDialog(req)
 	}
@@ -252,13 +252,8 @@ func (s *Server) endDialog(req *sip.Request) {
 // §16.4): our own Route entries are popped, then the next Route, the
 // dialog's target or the Request-URI names the next hop.
 func (s *Server) inDialog(g *graph.Graph, req *sip.Request, tx sip.ServerTransaction) {
-	dest, transport := s.inDialogTarget(req)
-	fwd := s.relay.Copy(req, dest, transport, false, forward.LoopHash(req))
-	hidden := s.towardCarrier(req)
-	if hidden {
-		s.hideInside(req, fwd)
-	}
-	s.forward(req, tx, fwd, hidden)
+	fwd, _, hidden := s.inDialogCopy(req)
+	s.forward(req, tx, fwd, hidden, s.outsideContact(req))
 }
 
 // forwardAck relays an ACK for a 2xx statelessly, end to end. ACKs for
@@ -267,11 +262,7 @@ func (s *Server) forwardAck(g *graph.Graph, req *sip.Request) {
 	if sipmsg.ToTag(req) == "" {
 		return
 	}
-	dest, transport := s.inDialogTarget(req)
-	fwd := s.relay.Copy(req, dest, transport, false, forward.LoopHash(req))
-	if s.towardCarrier(req) {
-		s.hideInside(req, fwd)
-	}
+	fwd, dest, _ := s.inDialogCopy(req)
 	if err := s.relay.Client.WriteRequest(fwd, forward.NoBuild); err != nil {
 		s.log.Debug("ACK relay failed", "call_id", sipmsg.CallID(req), "destination", dest, "error", err)
 	}

@@ -40,8 +40,10 @@ type Store struct {
 	mu    sync.Mutex
 	all   map[graph.ID]*carrierState
 	calls CallCounter
-	// shifts holds the CSeq shifts of authenticated carrier legs.
-	shifts shifts
+	// shifts holds the CSeq shifts of authenticated carrier legs;
+	// contacts the callers' Contacts hidden from carriers.
+	shifts   shifts
+	contacts contacts
 	// now is the clock; tests replace it before use.
 	now func() time.Time
 }

@@ -45,6 +45,9 @@ type Branch struct {
 	// hidden from the target, such as a carrier): responses get the
 	// request's Via headers back before they go upstream.
 	Hidden bool
+	// Rewrite, when set, changes each response before it goes upstream
+	// (the Contact a carrier must see instead of the inside one).
+	Rewrite func(res *sip.Response)
 	// started is when Start sent the request, rang when the first answer
 	// above 100 came (zero until then): the post-dial delay.
 	started, rang time.Time
@@ -265,6 +268,9 @@ func (b *Branch) ReplyError(err error) {
 // meanwhile, P6) goes out statelessly.
 func (b *Branch) Relay(res *sip.Response) {
 	b.upstreamVia(res)
+	if b.Rewrite != nil {
+		b.Rewrite(res)
+	}
 	res.SetDestination(b.req.Source())
 	if b.finalSent {
 		if res.IsSuccess() {
@@ -290,6 +296,9 @@ func (b *Branch) Relay(res *sip.Response) {
 // from the client transaction, which outlives the handler.
 func (b *Branch) relayRetransmission(res *sip.Response) {
 	b.upstreamVia(res)
+	if b.Rewrite != nil {
+		b.Rewrite(res)
+	}
 	b.r.WriteUpstream(res, b.req)
 }
 
@@ -363,8 +372,10 @@ func Cancelled(c <-chan struct{}) bool {
 // first answer (0: Timer B/F only).
 //
 // When fwd carries only the proxy's Via (a leg toward a carrier), set
-// hidden so that the answer gets the request's Vias back.
-func (r *Relay) Single(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, ring, noAnswer time.Duration, hidden bool) Outcome {
+// hidden so that the answer gets the request's Vias back; rewrite, when
+// set, changes every answer before it goes upstream.
+func (r *Relay) Single(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, ring, noAnswer time.Duration,
+	hidden bool, rewrite func(*sip.Response)) Outcome {
 	var cancel <-chan struct{}
 	if req.IsInvite() {
 		var ok bool
@@ -375,7 +386,7 @@ func (r *Relay) Single(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Requ
 		ring = 0
 	}
 	b := r.NewBranch(req, tx, fwd, cancel, nil)
-	b.Hidden = hidden
+	b.Hidden, b.Rewrite = hidden, rewrite
 	if err := b.Start(context.Background()); err != nil {
 		r.Log.Debug("relay failed", "method", string(req.Method), "destination", fwd.Destination(), "error", err)
 		b.ReplyError(err)

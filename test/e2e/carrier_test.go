@@ -227,13 +227,15 @@ func userOf(requestLine string) string {
 	return user
 }
 
-// checkOnlyExit fails when a message a carrier received names in Via or
-// Record-Route anything but the exit address (here the proxy's listener).
-func checkOnlyExit(t *testing.T, carrier string, m sipMessage, exit string) {
+// checkOnlyExit fails when a message a carrier received names in Via,
+// Record-Route or Contact anything but the exit address (here the proxy's
+// listener) or, in the Vias of the answers to its own requests, the
+// carrier itself (own).
+func checkOnlyExit(t *testing.T, carrier string, m sipMessage, exit string, own ...string) {
 	t.Helper()
-	for _, h := range []string{"Via", "Record-Route"} {
+	for _, h := range []string{"Via", "Record-Route", "Contact"} {
 		for _, v := range m.header(h) {
-			if !strings.Contains(v, exit) {
+			if !strings.Contains(v, exit) && (h == "Contact" || len(own) == 0 || !strings.Contains(v, own[0])) {
 				t.Errorf("%s received %q with %s: %s; want only the exit %s", carrier, m.firstLine(), h, v, exit)
 			}
 		}
@@ -624,4 +626,35 @@ func ctlCarriers(t *testing.T, url string) []carrierJSON {
 		return nil
 	}
 	return cs.Carriers
+}
+
+// TestCarrierHangsUp: the carrier ends the calls. Its BYE comes back to
+// the Contact the proxy gave it (the exit) and reaches the caller's real
+// Contact; every message the carrier receives names only the exit, in Via,
+// Record-Route and Contact, answers included.
+func TestCarrierHangsUp(t *testing.T) {
+	needSipp(t)
+	boxes := []*carrierBox{{name: "hanger", scen: "uas_hangup.xml", attrs: "prefixes = [\"1\"]"}}
+	for _, c := range boxes {
+		c.port = freePort(t)
+		c.sipp = startSipp(t, c.name, "-sf", scenario(c.scen), "-i", "127.0.0.1", "-p", fmt.Sprint(c.port), "-trace_msg", "-d", "200")
+		waitUDPBound(t, c.port)
+	}
+	port := freePort(t)
+	p := startProxy(t, writePolicy(t, carrierPolicy(port, boxes)), addr(port))
+	const calls = 10
+	r := runCaller(t, p.addr, caller{scenario: "uac_hungup.xml", service: "13125550100", calls: calls, rate: 10, holdMS: 0})
+	checkCaller(t, r, calls)
+	boxes[0].sipp.stop(t)
+	msgs := boxes[0].sipp.received(t)
+	oks := 0
+	for _, m := range msgs {
+		checkOnlyExit(t, "hanger", m, p.addr, addr(boxes[0].port))
+		if strings.HasPrefix(m.firstLine(), "SIP/2.0 200") && strings.Contains(strings.Join(m.header("CSeq"), ""), "BYE") {
+			oks++
+		}
+	}
+	if oks != calls {
+		t.Errorf("the carrier got %d answers to its BYEs, want %d", oks, calls)
+	}
 }
