@@ -52,12 +52,10 @@ const retryAfterLimits = "1"
 
 // toCarrier turns a forwarded INVITE into the carrier leg: the R-URI is
 // the number the carrier wants (strip, prepend) at its gateway; the inside
-// is hidden (only the proxy's Via and Record-Route remain); the proxy's
-// addresses are the exit socket's when the carrier has one.
-//
-// The caller's Contact is left as it is: the carrier sees the inside
-// address there until topology hiding rewrites Contact too
-// (docs/carriers.md, "Exit address").
+// is hidden (only the proxy's Via and Record-Route remain, and the Contact
+// is the proxy's); the proxy's addresses are the exit socket's when the
+// carrier has one. The SDP is relayed as it is (docs/carriers.md, "One
+// exit address").
 func (s *Server) toCarrier(fwd *sip.Request, c *graph.Carrier, user string) {
 	fwd.Recipient = sip.Uri{Scheme: "sip", User: c.Number(user), Host: c.Host, Port: c.Port}
 	if c.Transport == "tcp" {

@@ -23,7 +23,8 @@ type carrierBox struct {
 	name  string
 	port  int
 	scen  string
-	attrs string // carrier block body beyond uri
+	attrs string   // carrier block body beyond uri
+	args  []string // more sipp arguments
 	sipp  *sippProc
 }
 
@@ -56,7 +57,8 @@ func startCarriers(t *testing.T, boxes []*carrierBox) {
 		c.port = freePort(t)
 	}
 	for _, c := range boxes {
-		c.sipp = startSipp(t, c.name, "-sf", scenario(c.scen), "-i", "127.0.0.1", "-p", fmt.Sprint(c.port), "-trace_msg")
+		args := append([]string{"-sf", scenario(c.scen), "-i", "127.0.0.1", "-p", fmt.Sprint(c.port), "-trace_msg"}, c.args...)
+		c.sipp = startSipp(t, c.name, args...)
 		waitUDPBound(t, c.port)
 	}
 }
@@ -377,14 +379,8 @@ func TestCarrierAuth(t *testing.T) {
 	needSipp(t)
 	boxes := []*carrierBox{{name: "strict", scen: "uas_auth.xml",
 		attrs: "prefixes = [\"1\"]\nauth {\n  username = \"trunk01\"\n  password = \"s3cret\"\n}"}}
-	startCarriers(t, boxes)
-	port := freePort(t)
-	p := startProxy(t, writePolicy(t, carrierPolicy(port, boxes)), addr(port))
 	const calls = 10
-	r := runCaller(t, p.addr, caller{scenario: "uac.xml", service: "13125550100", calls: calls, rate: 10, holdMS: 100})
-	checkCaller(t, r, calls)
-	boxes[0].sipp.stop(t)
-	msgs := boxes[0].sipp.received(t)
+	p, msgs := callOneCarrier(t, boxes[0], caller{scenario: "uac.xml", service: "13125550100", calls: calls, rate: 10, holdMS: 100})
 	authed, byes := 0, 0
 	for _, m := range msgs {
 		if pa := m.header("Proxy-Authorization"); strings.HasPrefix(m.firstLine(), "INVITE ") && len(pa) > 0 {
@@ -634,22 +630,12 @@ func ctlCarriers(t *testing.T, url string) []carrierJSON {
 // Record-Route and Contact, answers included.
 func TestCarrierHangsUp(t *testing.T) {
 	needSipp(t)
-	boxes := []*carrierBox{{name: "hanger", scen: "uas_hangup.xml", attrs: "prefixes = [\"1\"]"}}
-	for _, c := range boxes {
-		c.port = freePort(t)
-		c.sipp = startSipp(t, c.name, "-sf", scenario(c.scen), "-i", "127.0.0.1", "-p", fmt.Sprint(c.port), "-trace_msg", "-d", "200")
-		waitUDPBound(t, c.port)
-	}
-	port := freePort(t)
-	p := startProxy(t, writePolicy(t, carrierPolicy(port, boxes)), addr(port))
+	hanger := &carrierBox{name: "hanger", scen: "uas_hangup.xml", attrs: "prefixes = [\"1\"]", args: []string{"-d", "200"}}
 	const calls = 10
-	r := runCaller(t, p.addr, caller{scenario: "uac_hungup.xml", service: "13125550100", calls: calls, rate: 10, holdMS: 0})
-	checkCaller(t, r, calls)
-	boxes[0].sipp.stop(t)
-	msgs := boxes[0].sipp.received(t)
+	p, msgs := callOneCarrier(t, hanger, caller{scenario: "uac_hungup.xml", service: "13125550100", calls: calls, rate: 10})
 	oks := 0
 	for _, m := range msgs {
-		checkOnlyExit(t, "hanger", m, p.addr, addr(boxes[0].port))
+		checkOnlyExit(t, "hanger", m, p.addr, addr(hanger.port))
 		if strings.HasPrefix(m.firstLine(), "SIP/2.0 200") && strings.Contains(strings.Join(m.header("CSeq"), ""), "BYE") {
 			oks++
 		}
@@ -657,4 +643,17 @@ func TestCarrierHangsUp(t *testing.T) {
 	if oks != calls {
 		t.Errorf("the carrier got %d answers to its BYEs, want %d", oks, calls)
 	}
+}
+
+// callOneCarrier puts the proxy in front of one carrier, places the calls
+// (all must succeed) and returns the proxy and what the carrier received.
+func callOneCarrier(t *testing.T, box *carrierBox, c caller) (*proxyProc, []sipMessage) {
+	t.Helper()
+	startCarriers(t, []*carrierBox{box})
+	port := freePort(t)
+	p := startProxy(t, writePolicy(t, carrierPolicy(port, []*carrierBox{box})), addr(port))
+	r := runCaller(t, p.addr, c)
+	checkCaller(t, r, c.calls)
+	box.sipp.stop(t)
+	return p, box.sipp.received(t)
 }
