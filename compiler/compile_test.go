@@ -233,3 +233,37 @@ route "r" { to = pool.asterisk }`)
 		t.Errorf("proxy.max_inflight = 5 compiled to %d", got)
 	}
 }
+
+// TestInDialogAttributes: dialog_validation defaults to on, topology_hiding
+// to off, in_dialog_timeout to 5s, and the timeout is bounded.
+func TestInDialogAttributes(t *testing.T) {
+	const rest = `
+pool "asterisk" {
+  member "ast1" { uri = "sip:10.0.0.11" }
+}
+route "r" { to = pool.asterisk }`
+	for _, c := range []struct {
+		proxy            string
+		validate, hiding bool
+		timeout          time.Duration
+	}{
+		{``, true, false, 5 * time.Second},
+		{`proxy { dialog_validation = false }`, false, false, 5 * time.Second},
+		{`proxy {
+  topology_hiding = true
+  in_dialog_timeout = "2s"
+}`, true, true, 2 * time.Second},
+	} {
+		g := loadSrc(t, c.proxy+rest).Graph.Proxy
+		if g.DialogValidation != c.validate || g.TopologyHiding != c.hiding || g.InDialogTimeout != c.timeout {
+			t.Errorf("%q compiled to validation %v, hiding %v, timeout %s", c.proxy, g.DialogValidation, g.TopologyHiding, g.InDialogTimeout)
+		}
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "p.hcl"), []byte(`proxy { in_dialog_timeout = "1m" }`+rest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, diags := Load(dir); !diags.HasErrors() || !strings.Contains(diags.Error(), "in_dialog_timeout") {
+		t.Errorf("in_dialog_timeout = 1m accepted: %v", diags)
+	}
+}

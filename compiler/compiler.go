@@ -55,6 +55,7 @@ func Compile(cfg *lang.Config) (*graph.Graph, []*Test, hcl.Diagnostics) {
 	c.proxy()
 	c.trusted()        // before conditions: source_in names are checked against it
 	c.carrierSources() // likewise: source_in('carrier.NAME')
+	c.security()
 	c.filters()
 	c.credentials()
 	c.auth()

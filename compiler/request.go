@@ -70,7 +70,9 @@ func (f RequestFields) Request() (*graph.Request, graph.StaticState, error) {
 	req.Headers = headerList(f.Headers)
 	fillDedicated(req)
 	for _, u := range f.Registered {
-		st.Users[u] = true
+		if err := registered(&st, u); err != nil {
+			return nil, st, err
+		}
 	}
 	for _, id := range f.AtLimit {
 		if st.AtLimit == nil {

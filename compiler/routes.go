@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"strings"
+	"time"
 
 	"github.com/sipfront/sipfront/compiler/graph"
 	"github.com/sipfront/sipfront/lang"
@@ -74,6 +75,12 @@ func (c *compiler) routeOptions(r *lang.Route, gr *graph.Route) {
 	if gr.Target == graph.TargetRegistrar {
 		gr.Fork = graph.ForkParallel
 	}
+	c.fork(r, gr)
+	c.forkTimeout(r, gr)
+}
+
+// fork checks the fork mode of a registrar route.
+func (c *compiler) fork(r *lang.Route, gr *graph.Route) {
 	if !r.Fork.Set {
 		return
 	}
@@ -85,6 +92,26 @@ func (c *compiler) routeOptions(r *lang.Route, gr *graph.Route) {
 	default:
 		c.errorf(r.Fork.Range, "Invalid Fork", "%q is not a fork mode; use \"parallel\" (ring all contacts) or \"serial\" (one after the other).%s",
 			r.Fork.Value, suggest(r.Fork.Value, []string{"parallel", "serial"}))
+	}
+}
+
+// forkTimeout checks fork_timeout: the per-group ring time of a serial fork
+// (default 20s), or the ring time of all contacts of a parallel one (no
+// default: each branch's Timer C bounds it).
+func (c *compiler) forkTimeout(r *lang.Route, gr *graph.Route) {
+	if gr.Fork == graph.ForkSerial {
+		gr.ForkTimeout = defaultForkTimeout
+	}
+	if !r.ForkTimeout.Set {
+		return
+	}
+	switch {
+	case gr.Target != graph.TargetRegistrar:
+		c.errorf(r.ForkTimeout.Range, "Fork Without Registrar", "fork_timeout says how long registered contacts ring, so it only applies to routes with to = registrar.")
+	case r.ForkTimeout.Value < time.Second:
+		c.errorf(r.ForkTimeout.Range, "Invalid Duration", "fork_timeout must be at least 1s: a phone needs time to ring.")
+	default:
+		gr.ForkTimeout = r.ForkTimeout.Value
 	}
 }
 

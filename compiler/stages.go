@@ -14,13 +14,15 @@ import (
 
 // Defaults of the proxy and registrar blocks (documented in docs/language.md).
 const (
-	defaultListen         = "udp:0.0.0.0:5060"
-	defaultAdmin          = "127.0.0.1:8080"
-	defaultRingTimeout    = 3 * time.Minute
-	defaultMaxInflight    = 2000 // runtime.DefaultMaxInflight
-	defaultMaxContacts    = 5
-	defaultMaxExpires     = time.Hour
-	defaultCredentialsTTL = time.Hour
+	defaultListen          = "udp:0.0.0.0:5060"
+	defaultAdmin           = "127.0.0.1:8080"
+	defaultRingTimeout     = 3 * time.Minute
+	defaultMaxInflight     = 2000            // runtime.DefaultMaxInflight
+	defaultInDialogTimeout = 5 * time.Second // runtime.DefaultInDialogTimeout
+	defaultMaxContacts     = 5
+	defaultMaxExpires      = time.Hour
+	defaultMinExpires      = time.Minute
+	defaultForkTimeout     = 20 * time.Second
 )
 
 func (c *compiler) proxy() {
@@ -72,7 +74,21 @@ func (c *compiler) proxy() {
 			c.errorf(p.MaxInflight.Range, "Invalid Admission Limit", "max_inflight bounds the INVITEs waiting for a member's first answer, so it is at least 1, not %d. Set it to about calls per second × the answer time you accept.", gp.MaxInflight)
 		}
 	}
+	c.inDialog(p, &gp)
 	c.g.Proxy = gp
+}
+
+// inDialog compiles the attributes that govern in-dialog traffic.
+func (c *compiler) inDialog(p *lang.Proxy, gp *graph.Proxy) {
+	gp.DialogValidation = !p.DialogValidation.Set || p.DialogValidation.Value
+	gp.TopologyHiding = p.TopologyHiding.Value
+	gp.InDialogTimeout = defaultInDialogTimeout
+	if p.InDialogTimeout.Set {
+		gp.InDialogTimeout = p.InDialogTimeout.Value
+		if gp.InDialogTimeout < 500*time.Millisecond || gp.InDialogTimeout > 32*time.Second {
+			c.errorf(p.InDialogTimeout.Range, "Invalid Duration", "in_dialog_timeout bounds the wait for a party's answer to an in-dialog request; it is between 500ms and 32s (Timer F), not %s.", gp.InDialogTimeout)
+		}
+	}
 }
 
 // parseListen parses "transport:host:port" (the transport defaults to udp).
@@ -164,57 +180,12 @@ func (c *compiler) filters() {
 	}
 }
 
-func (c *compiler) credentials() {
-	for _, cr := range c.cfg.Credentials {
-		gc := &graph.Credentials{ID: graph.ID("credentials." + cr.Name), Name: cr.Name, Pos: pos(cr.Block),
-			File: cr.File.Value, CacheTTL: defaultCredentialsTTL, Entries: make(map[string]string, len(cr.Rows))}
-		if cr.CacheTTL.Set {
-			gc.CacheTTL = cr.CacheTTL.Value
-		}
-		for _, r := range cr.Rows {
-			gc.Entries[r.User.Value+"@"+r.Domain.Value] = strings.ToLower(r.HA1.Value)
-		}
-		c.creds[cr.Name] = gc
-		c.g.Credentials = append(c.g.Credentials, gc)
-	}
-}
-
-func (c *compiler) auth() {
-	for _, a := range c.cfg.Auth {
-		ga := &graph.Auth{ID: graph.ID("auth." + a.Name), Name: a.Name, Pos: pos(a.Block),
-			When: c.cond(a.When), Realm: a.Realm.Value}
-		for _, r := range a.Trust {
-			if t := c.trustRef(r); t != nil {
-				ga.Trust = append(ga.Trust, t)
-			}
-		}
-		if a.Credentials.Set {
-			ga.Credentials = resolve(c, a.Credentials, "credentials", c.creds)
-		}
-		if a.Realm.Set && a.Realm.Value == "" {
-			c.errorf(a.Realm.Range, "Empty Realm", "The digest realm is empty. Use the SIP domain, such as \"example.com\".")
-		}
-		c.g.Auth = append(c.g.Auth, ga)
-	}
-}
-
-func (c *compiler) aliases() {
-	for _, a := range c.cfg.Aliases {
-		ga := &graph.AliasTable{ID: graph.ID("aliases." + a.Name), Name: a.Name, Pos: pos(a.Block),
-			File: a.File.Value, When: c.cond(a.When), Entries: make(map[string]string, len(a.Rows))}
-		for _, r := range a.Rows {
-			ga.Entries[r.DID.Value] = r.User.Value
-		}
-		c.g.Aliases = append(c.g.Aliases, ga)
-	}
-}
-
 func (c *compiler) registrar() {
 	r := c.cfg.Registrar
 	if r == nil {
 		return
 	}
-	gr := &graph.Registrar{ID: "registrar", Pos: pos(r.Block), MaxContacts: defaultMaxContacts, MaxExpires: defaultMaxExpires}
+	gr := &graph.Registrar{ID: "registrar", Pos: pos(r.Block), MaxContacts: defaultMaxContacts, MaxExpires: defaultMaxExpires, MinExpires: defaultMinExpires}
 	if r.MaxContacts.Set {
 		gr.MaxContacts = r.MaxContacts.Value
 		if gr.MaxContacts < 1 {
@@ -226,6 +197,17 @@ func (c *compiler) registrar() {
 		if gr.MaxExpires < time.Minute {
 			c.errorf(r.MaxExpires.Range, "Invalid Duration", "max_expires must be at least 1m so that clients can refresh in time.")
 		}
+	}
+	if r.MinExpires.Set {
+		gr.MinExpires = r.MinExpires.Value
+		switch {
+		case gr.MinExpires < time.Second || gr.MinExpires%time.Second != 0:
+			c.errorf(r.MinExpires.Range, "Invalid Duration", "min_expires is sent in whole seconds (Min-Expires); use at least \"1s\".")
+		case gr.MinExpires > gr.MaxExpires:
+			c.errorf(r.MinExpires.Range, "Invalid Duration", "min_expires (%s) is longer than max_expires (%s): no registration could be accepted.", gr.MinExpires, gr.MaxExpires)
+		}
+	} else if gr.MinExpires > gr.MaxExpires {
+		gr.MinExpires = gr.MaxExpires
 	}
 	c.g.Registrar = gr
 }

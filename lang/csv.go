@@ -31,6 +31,12 @@ type csvFile struct {
 // columns. It returns the rows that have exactly len(columns) fields and
 // reports the others at the row's line. name is the file's diagnostic name.
 func (l *loader) readCSV(file Value[string], columns []string) (name string, rows [][]Field, diags hcl.Diagnostics) {
+	return l.readCSVOptional(file, columns, len(columns))
+}
+
+// readCSVOptional is readCSV for files whose last columns may be left out:
+// a row holds at least required and at most len(columns) fields.
+func (l *loader) readCSVOptional(file Value[string], columns []string, required int) (name string, rows [][]Field, diags hcl.Diagnostics) {
 	name, data, diags := l.readTable(file)
 	if diags.HasErrors() {
 		return name, nil, diags
@@ -59,10 +65,10 @@ func (l *loader) readCSV(file Value[string], columns []string) (name string, row
 		if first && isHeader(rec, columns) {
 			continue
 		}
-		if len(rec) != len(columns) {
+		if len(rec) < required || len(rec) > len(columns) {
 			line, col := r.FieldPos(0)
 			diags = append(diags, cf.diag(line, col, len(strings.Join(rec, ",")), "Invalid CSV Row",
-				fmt.Sprintf("This row has %d fields, but %s holds %d columns: %s.", len(rec), filepath.Base(name), len(columns), strings.Join(columns, ","))))
+				fmt.Sprintf("This row has %d fields, but %s holds %s: %s.", len(rec), filepath.Base(name), columnCount(required, len(columns)), strings.Join(columns, ","))))
 			continue
 		}
 		rows = append(rows, fields)
@@ -131,11 +137,20 @@ func fieldDiag(f Field, summary, detail string) *hcl.Diagnostic {
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &rng}
 }
 
+// columnCount says how many columns a file holds: "3 columns" or "3 or 4
+// columns".
+func columnCount(required, all int) string {
+	if required == all {
+		return fmt.Sprintf("%d columns", all)
+	}
+	return fmt.Sprintf("%d or %d columns", required, all)
+}
+
 func isHeader(rec, columns []string) bool {
-	if len(rec) != len(columns) {
+	if len(rec) > len(columns) || len(rec) == 0 {
 		return false
 	}
-	for i, c := range columns {
+	for i, c := range columns[:len(rec)] {
 		if !strings.EqualFold(strings.TrimSpace(rec[i]), c) {
 			return false
 		}

@@ -28,6 +28,9 @@ type Config struct {
 	Carriers    []*Carrier
 	Routes      []*Route
 	Tests       []*Test
+	// Flood and Limits are nil when the policy has no such block.
+	Flood  *Flood
+	Limits *EdgeLimits
 	// Files holds every parsed file, CSV files included, keyed by the name
 	// used in diagnostic ranges, for hcl.NewDiagnosticTextWriter.
 	Files map[string]*hcl.File
@@ -66,6 +69,8 @@ var fileSchema = &hcl.BodySchema{
 		{Type: "carrier", LabelNames: []string{"name"}},
 		{Type: "route", LabelNames: []string{"name"}},
 		{Type: "test", LabelNames: []string{"name"}},
+		{Type: "flood"},
+		{Type: "limits"},
 	},
 }
 
@@ -199,6 +204,10 @@ func (l *loader) decodeBlock(b *hcl.Block) hcl.Diagnostics {
 		var v *Test
 		v, d = decodeTest(b)
 		c.Tests = append(c.Tests, v)
+	case "flood":
+		d = l.decodeFlood(b)
+	case "limits":
+		d = l.decodeLimits(b)
 	}
 	return append(diags, d...)
 }
@@ -235,7 +244,7 @@ func (l *loader) checkName(b *hcl.Block) (diags hcl.Diagnostics, dup bool) {
 	return diags, false
 }
 
-// singleton reports a second proxy or registrar block.
+// singleton reports a second proxy, registrar, flood or limits block.
 func singleton(b *hcl.Block, prev *hcl.Range) hcl.Diagnostics {
 	if prev == nil {
 		return nil

@@ -7,7 +7,8 @@ import (
 )
 
 // Proxy is the proxy block: listeners, the advertised address, local
-// domains, the admin address, transaction timers and the admission limit.
+// domains, the admin address, transaction timers, the admission limit and
+// the handling of in-dialog traffic.
 type Proxy struct {
 	Block
 	Listen          List[string]
@@ -20,12 +21,20 @@ type Proxy struct {
 	// Exit is the socket ("udp:IP:PORT", one of Listen) that traffic to
 	// carriers leaves from.
 	Exit Value[string]
+	// ServerHeader is the Server/User-Agent value; unset writes none.
+	ServerHeader Value[string]
+	// DialogValidation, InDialogTimeout and TopologyHiding govern
+	// in-dialog traffic (docs/serving.md).
+	DialogValidation Value[bool]
+	InDialogTimeout  Value[time.Duration]
+	TopologyHiding   Value[bool]
 }
 
 var proxySchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "listen"}, {Name: "advertise"}, {Name: "domains"}, {Name: "admin"},
 		{Name: "ring_timeout"}, {Name: "max_call_duration"}, {Name: "max_inflight"}, {Name: "exit"},
+		{Name: "server_header"}, {Name: "dialog_validation"}, {Name: "in_dialog_timeout"}, {Name: "topology_hiding"},
 	},
 }
 
@@ -48,6 +57,10 @@ func (l *loader) decodeProxy(b *hcl.Block) hcl.Diagnostics {
 	attr(a, "max_call_duration", decodeDuration, &p.MaxCallDuration, &diags)
 	attr(a, "max_inflight", decodeInt, &p.MaxInflight, &diags)
 	attr(a, "exit", decodeString, &p.Exit, &diags)
+	attr(a, "server_header", decodeString, &p.ServerHeader, &diags)
+	attr(a, "dialog_validation", decodeBool, &p.DialogValidation, &diags)
+	attr(a, "in_dialog_timeout", decodeDuration, &p.InDialogTimeout, &diags)
+	attr(a, "topology_hiding", decodeBool, &p.TopologyHiding, &diags)
 	l.cfg.Proxy = p
 	return diags
 }

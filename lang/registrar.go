@@ -11,10 +11,11 @@ type Registrar struct {
 	Block
 	MaxContacts Value[int]
 	MaxExpires  Value[time.Duration]
+	MinExpires  Value[time.Duration]
 }
 
 var registrarSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "max_contacts"}, {Name: "max_expires"}},
+	Attributes: []hcl.AttributeSchema{{Name: "max_contacts"}, {Name: "max_expires"}, {Name: "min_expires"}},
 }
 
 func (l *loader) decodeRegistrar(b *hcl.Block) hcl.Diagnostics {
@@ -29,6 +30,7 @@ func (l *loader) decodeRegistrar(b *hcl.Block) hcl.Diagnostics {
 	r := &Registrar{Block: blockOf(b)}
 	attr(content.Attributes, "max_contacts", decodeInt, &r.MaxContacts, &diags)
 	attr(content.Attributes, "max_expires", decodeDuration, &r.MaxExpires, &diags)
+	attr(content.Attributes, "min_expires", decodeDuration, &r.MinExpires, &diags)
 	l.cfg.Registrar = r
 	return diags
 }

@@ -23,11 +23,14 @@ type authorizer interface {
 }
 
 // authorizedTry sends the INVITE that answers a carrier's challenge, on a
-// new branch to the same carrier, and runs it like the first.
+// new branch to the same carrier, and runs it like the first (with the
+// same rewrite of its responses).
 func (s *Server) authorizedTry(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request,
-	cancel <-chan struct{}, release func(), it target.Iterator, ring time.Duration) (*forward.Branch, forward.Outcome) {
+	cancel <-chan struct{}, release func(), it target.Iterator, ring time.Duration,
+	rewrite func(*sip.Response) *sip.Response) (*forward.Branch, forward.Outcome) {
 	b := s.relay.NewBranch(req, tx, fwd, cancel, release)
 	b.Hidden = true
+	b.SetRewrite(rewrite) // records the dialog on a 2xx, hides under topology hiding
 	if err := b.Start(context.Background()); err != nil {
 		return b, forward.Outcome{Err: err}
 	}
@@ -91,11 +94,11 @@ func (s *Server) toCarrier(fwd *sip.Request, c *graph.Carrier, user string) {
 // hideContact gives the carrier a Contact at the proxy (the exit, or the
 // advertised address) instead of the caller's, and records both: the
 // carrier's in-dialog requests come back to the proxy, which sends them to
-// the caller's real Contact (inDialogCopy).
+// the caller's real Contact (fromCarrier).
 func (s *Server) hideContact(fwd *sip.Request, c *graph.Carrier) {
 	ct := fwd.Contact()
-	if ct == nil {
-		return
+	if ct == nil || s.self.HiddenToken(&ct.Address) != "" {
+		return // none, or topology hiding gave it the proxy's already
 	}
 	host, port := carrierSender{s}.Local(c)
 	outside := sip.Uri{Scheme: "sip", User: ct.Address.User, Host: host, Port: port}
@@ -103,24 +106,40 @@ func (s *Server) hideContact(fwd *sip.Request, c *graph.Carrier) {
 	fwd.ReplaceHeader(&sip.ContactHeader{Address: outside}) // shared with the caller's request: replaced
 }
 
-// inDialogCopy builds the forwarded copy of an in-dialog request for the
-// next hop (inDialogTarget). Toward a carrier, the inside is hidden; from
-// a carrier, whose requests name the Contact the proxy gave it, the copy
-// goes to the caller's real Contact.
-func (s *Server) inDialogCopy(req *sip.Request) (fwd *sip.Request, dest string, hidden bool) {
-	dest, transport := s.inDialogTarget(req)
-	inside, fromCarrier := s.carriers.InsideContact(sipmsg.CallID(req), sipmsg.ToTag(req))
-	if fromCarrier && s.self.NextRoute(req) == nil {
-		dest, transport = sipmsg.URITarget(&inside)
+// carrierCallee returns where an in-dialog request from a carrier goes
+// when no Route names the next hop: the caller's real Contact, which the
+// carrier never saw (hideContact); false for other requests.
+func (s *Server) carrierCallee(req *sip.Request) (dest, transport string, ok bool) {
+	if s.self.NextRoute(req) != nil {
+		return "", "", false
 	}
-	fwd = s.relay.Copy(req, dest, transport, false, forward.LoopHash(req))
-	if fromCarrier {
-		fwd.Recipient = inside
+	inside, ok := s.carriers.InsideContact(sipmsg.CallID(req), sipmsg.ToTag(req))
+	if !ok {
+		return "", "", false
 	}
-	if hidden = s.towardCarrier(req); hidden {
-		s.hideInside(req, fwd)
+	dest, transport = sipmsg.URITarget(&inside)
+	return dest, transport, true
+}
+
+// fromCarrier adjusts the copy of an in-dialog request a carrier sent,
+// which names the Contact the proxy gave it (hideContact): its Request-URI
+// becomes the caller's real Contact, and the answers going back carry the
+// carrier's Contact for the caller. It returns that rewrite, nil when req
+// is not such a request.
+func (s *Server) fromCarrier(req, fwd *sip.Request) func(*sip.Response) *sip.Response {
+	cid, callerTag := sipmsg.CallID(req), sipmsg.ToTag(req)
+	inside, ok := s.carriers.InsideContact(cid, callerTag)
+	if !ok {
+		return nil
 	}
-	return fwd, dest, hidden
+	fwd.Recipient = inside
+	outside, _ := s.carriers.OutsideContact(cid, callerTag)
+	return func(res *sip.Response) *sip.Response {
+		if res.Contact() != nil {
+			res.ReplaceHeader(&sip.ContactHeader{Address: outside})
+		}
+		return res
+	}
 }
 
 // exitSocket makes a UDP carrier leg leave from the exit socket when the
@@ -236,19 +255,4 @@ func (s *Server) OptionsCarrier(ctx context.Context, c *graph.Carrier) (int, err
 		return 0, err
 	}
 	return res.StatusCode, nil
-}
-
-// outsideContact returns, for an in-dialog request from a carrier, the
-// rewrite that gives the answers going back to the carrier the Contact it
-// knows the caller by; nil for other requests.
-func (s *Server) outsideContact(req *sip.Request) func(*sip.Response) {
-	outside, ok := s.carriers.OutsideContact(sipmsg.CallID(req), sipmsg.ToTag(req))
-	if !ok {
-		return nil
-	}
-	return func(res *sip.Response) {
-		if res.Contact() != nil {
-			res.ReplaceHeader(&sip.ContactHeader{Address: outside})
-		}
-	}
 }

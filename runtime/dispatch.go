@@ -3,10 +3,14 @@ package runtime
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"runtime/debug"
 	"sync/atomic"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/intake"
 
 	"github.com/sipfront/sipfront/runtime/sipmsg"
 )
@@ -29,6 +33,13 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	g := s.graph.Load() // the request runs to its end on this graph
 	switch {
+	case s.spoofedVia(req):
+		// Our Via on a request from a source we never send to: a forged
+		// or reflected request, not a spiral (docs/security.md).
+		s.obs.Request(string(req.Method), DecidedIntake)
+		if !req.IsAck() {
+			s.relay.Reply(tx, req, 482, "Loop Detected")
+		}
 	case req.IsAck():
 		s.obs.Request(string(req.Method), DecidedInDialog)
 		s.forwardAck(g, req)
@@ -41,11 +52,49 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 		s.obs.Request(string(req.Method), DecidedInDialog)
 		s.inDialog(g, req, tx)
 	case req.Method == sip.OPTIONS && s.forUs(req):
-		s.obs.Request(string(req.Method), DecidedIntake)
-		s.relay.Reply(tx, req, 200, "OK")
+		s.ownOptions(g, req, tx)
 	default:
 		s.initial(g, req, tx)
 	}
+}
+
+// ownOptions answers an OPTIONS addressed to the proxy itself, after the
+// filters: a scanner's probe that a filter drops gets no answer, so the
+// scanner does not learn that the host is alive.
+func (s *Server) ownOptions(g *graph.Graph, req *sip.Request, tx sip.ServerTransaction) {
+	v := intake.NewView(req)
+	d := g.Filter(&v.R, s.state)
+	s.obs.Request(string(req.Method), decidedBy(&d))
+	if d.Logged != nil || d.Filter != nil {
+		s.logFilters(g, req, v, &d)
+	}
+	switch d.Action {
+	case graph.ActionDrop:
+	case graph.ActionReply:
+		s.relay.Reply(tx, req, d.Status, d.Reason)
+	default:
+		s.relay.Reply(tx, req, 200, "OK")
+	}
+}
+
+// spoofedVia reports whether req carries one of this proxy's Via headers
+// although it comes from a source the proxy never sends requests to (not
+// a pool member, carrier or trusted group): a spiral comes back from a
+// downstream peer, so anything else is forged. A loop (the same request
+// back unchanged) is Validate's 482.
+func (s *Server) spoofedVia(req *sip.Request) bool {
+	own := false
+	for _, h := range req.Headers() {
+		if v, ok := h.(*sip.ViaHeader); ok && s.self.IsOwnVia(v) {
+			own = true
+			break
+		}
+	}
+	if !own {
+		return false
+	}
+	src, err := netip.ParseAddrPort(req.Source())
+	return err != nil || !s.edge.IsPeer(src.Addr())
 }
 
 // recoverPanic keeps one bad request from killing the process (P10).

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sipfront/sipfront/compiler/graph"
 	"github.com/sipfront/sipfront/runtime/carrier"
+	"github.com/sipfront/sipfront/runtime/dialog"
 	"github.com/sipfront/sipfront/runtime/forward"
 	"github.com/sipfront/sipfront/runtime/intake"
 	"github.com/sipfront/sipfront/runtime/sipmsg"
@@ -37,16 +38,34 @@ func (s *Server) initial(g *graph.Graph, req *sip.Request, tx sip.ServerTransact
 			}
 		}()
 		v, d := s.decide(g, req)
-		if it := s.targets(v, &d); it != nil {
+		if toRegistered(&d) {
 			held = false
-			s.proxyInvite(g, req, tx, v, it)
+			s.forkInvite(g, req, tx, v, &d, s.releaseOnce())
 			return
 		}
-		s.act(req, tx, &d)
+		if it := s.targets(v, &d); it != nil {
+			held = false
+			s.proxyInvite(g, req, tx, v, it, d.Auth != nil)
+			return
+		}
+		s.act(req, tx, v, &d)
 		return
 	}
-	_, d := s.decide(g, req)
-	s.act(req, tx, &d)
+	v, d := s.decide(g, req)
+	switch {
+	case d.Action == graph.ActionRegister:
+		s.register(req, tx, &d)
+	case toRegistered(&d):
+		s.toContacts(req, tx, v, &d)
+	default:
+		s.act(req, tx, v, &d)
+	}
+}
+
+// toRegistered reports whether d relays to the contacts of a registered
+// user.
+func toRegistered(d *graph.Decision) bool {
+	return d.Action == graph.ActionRelay && d.Route != nil && d.Route.Target == graph.TargetRegistrar
 }
 
 // targets returns the iterator over the targets of a relay decision, nil
@@ -80,7 +99,10 @@ func (s *Server) decide(g *graph.Graph, req *sip.Request) (*intake.View, graph.D
 }
 
 // act carries out a decision that does not relay an initial INVITE.
-func (s *Server) act(req *sip.Request, tx sip.ServerTransaction, d *graph.Decision) {
+func (s *Server) act(req *sip.Request, tx sip.ServerTransaction, v *intake.View, d *graph.Decision) {
+	if s.authReply(req, tx, v, d) {
+		return
+	}
 	switch {
 	case d.Action == graph.ActionReply && d.Status == 503 && len(d.Candidates) > 0:
 		s.replyRetryAfter(tx, req) // every carrier at its limits, down or disabled
@@ -91,7 +113,10 @@ func (s *Server) act(req *sip.Request, tx sip.ServerTransaction, d *graph.Decisi
 		// automatic 100 Trying.
 	case d.Action == graph.ActionRelay && d.Member != nil:
 		fwd := s.relay.Copy(req, d.Member.Addr(), d.Member.Transport, recordRoutes(req.Method), forward.LoopHash(req))
-		s.forward(req, tx, fwd, false, nil)
+		if d.Auth != nil {
+			consumeCredentials(fwd)
+		}
+		s.forward(req, tx, fwd)
 	default:
 		s.relay.Reply(tx, req, 500, "Not served by this version of sipfront: "+d.Action.String())
 	}
@@ -121,8 +146,9 @@ func recordRoutes(m sip.RequestMethod) bool {
 // proxyInvite relays an initial INVITE to the targets of it, one after the
 // other (serial failover). The caller only sees the last answer. It owns
 // the INVITE's admission slot: the first answer from a target gives it
-// back, or proxyInvite does when it returns.
-func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTransaction, v *intake.View, it target.Iterator) {
+// back, or proxyInvite does when it returns. consume removes the digest
+// credentials an auth stage checked from every copy.
+func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTransaction, v *intake.View, it target.Iterator, consume bool) {
 	held := true
 	release := func() {
 		if held {
@@ -154,16 +180,23 @@ func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTran
 		return
 	}
 	s.dialogs.Start(t, cid, fromTag, v.R.From.User, v.R.To.User)
+	hide := g.Proxy.TopologyHiding
+	legs := s.dialogs.Record(cid, fromTag, req, hide)
+	rewrite := s.answered(req, cid, fromTag, legs, hide)
 	loop := forward.LoopHash(req)
 	var last *forward.Branch
 	var out forward.Outcome
 	for {
-		fwd := s.relay.Copy(req, t.Addr, t.Transport, true, loop)
+		fwd := s.relay.CopyWith(req, t.Addr, t.Transport, true, loop, s.hiding(legs, t.Transport))
+		if consume {
+			consumeCredentials(fwd)
+		}
 		if t.Carrier != nil {
 			s.toCarrier(fwd, t.Carrier, v.R.RURI.User)
 		}
 		b := s.relay.NewBranch(req, tx, fwd, cancel, release)
 		b.Hidden = t.Carrier != nil
+		b.SetRewrite(rewrite)
 		s.obs.Relay(t.ID)
 		if err := b.Start(context.Background()); err != nil {
 			s.log.Debug("relay failed", "target", t.ID, "call_id", cid, "error", err)
@@ -173,7 +206,7 @@ func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTran
 		}
 		if a, ok := it.(authorizer); ok && out.Final != nil && !out.Relayed {
 			if fwd := a.Authorize(fwd, out.Final); fwd != nil {
-				b, out = s.authorizedTry(req, tx, fwd, cancel, release, it, ring)
+				b, out = s.authorizedTry(req, tx, fwd, cancel, release, it, ring, rewrite)
 			}
 		}
 		if timed, ok := it.(target.Timed); ok {
@@ -212,8 +245,7 @@ func (s *Server) settle(it target.Iterator, t target.Target, cid, fromTag string
 	}
 	it.Answered(t, out.Final.StatusCode)
 	if out.Final.IsSuccess() {
-		s.dialogs.Established(cid, fromTag, sipmsg.ToHeaderTag(out.Final.To()))
-		return
+		return // answered records it (before the caller can send its ACK)
 	}
 	s.dialogs.End(cid, fromTag)
 }
@@ -228,58 +260,48 @@ func failureReason(out forward.Outcome) string {
 	return "no answer"
 }
 
-// forward relays a request on a single branch, without failover.
-func (s *Server) forward(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, hidden bool, rewrite func(*sip.Response)) {
-	ring := s.graph.Load().Proxy.RingTimeout
-	if ring <= 0 {
-		ring = defaultRingTimeout
+// forward relays an out-of-dialog request on a single branch, without
+// failover.
+func (s *Server) forward(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request) {
+	s.relay.Single(req, tx, fwd, ringTimeout(s.graph.Load()), 0, false)
+}
+
+// ringTimeout is Timer C for g.
+func ringTimeout(g *graph.Graph) time.Duration {
+	if g.Proxy.RingTimeout > 0 {
+		return g.Proxy.RingTimeout
 	}
-	out := s.relay.Single(req, tx, fwd, ring, 0, hidden, rewrite)
-	if req.Method == sip.BYE && (out.Final != nil || out.Err != nil) {
-		s.endDialog(req)
+	return defaultRingTimeout
+}
+
+// answered returns the rewrite of the responses to an initial INVITE: a
+// 2xx is recorded in the dialog table (the callee's tag, Contact and route
+// set) before it goes upstream, so the caller's ACK finds it; under
+// topology hiding the response is then hidden.
+func (s *Server) answered(req *sip.Request, cid, fromTag string, legs *dialog.Legs, hide bool) func(*sip.Response) *sip.Response {
+	var contact *sip.ContactHeader
+	if hide {
+		contact = s.self.HiddenContact(legs.Token, req.Transport())
+	}
+	return func(res *sip.Response) *sip.Response {
+		if res.IsSuccess() {
+			s.dialogs.Answer(cid, fromTag, res, s.self.IsOwn)
+			s.dialogs.Established(cid, fromTag, sipmsg.ToHeaderTag(res.To()))
+		}
+		if hide {
+			return s.relay.HideResponse(res, req, contact)
+		}
+		return res
 	}
 }
 
-// endDialog ends the dialog a BYE belongs to, whichever side sent it.
-func (s *Server) endDialog(req *sip.Request) {
-	cid := sipmsg.CallID(req)
-	if _, ok := s.dialogs.End(cid, sipmsg.Tag(req.From())); !ok {
-		s.dialogs.End(cid, sipmsg.ToTag(req))
+// hiding returns the copy options of a request sent to a party reached
+// over transport under topology hiding, nil when it is off.
+func (s *Server) hiding(legs *dialog.Legs, transport string) *forward.CopyOptions {
+	if legs == nil || legs.Token == "" {
+		return nil
 	}
-}
-
-// inDialog relays a request inside a dialog by loose routing (RFC 3261
-// §16.4): our own Route entries are popped, then the next Route, the
-// dialog's target or the Request-URI names the next hop.
-func (s *Server) inDialog(g *graph.Graph, req *sip.Request, tx sip.ServerTransaction) {
-	fwd, _, hidden := s.inDialogCopy(req)
-	s.forward(req, tx, fwd, hidden, s.outsideContact(req))
-}
-
-// forwardAck relays an ACK for a 2xx statelessly, end to end. ACKs for
-// non-2xx answers match their INVITE transaction and never get here.
-func (s *Server) forwardAck(g *graph.Graph, req *sip.Request) {
-	if sipmsg.ToTag(req) == "" {
-		return
-	}
-	fwd, dest, _ := s.inDialogCopy(req)
-	if err := s.relay.Client.WriteRequest(fwd, forward.NoBuild); err != nil {
-		s.log.Debug("ACK relay failed", "call_id", sipmsg.CallID(req), "destination", dest, "error", err)
-	}
-}
-
-// inDialogTarget picks the next hop of an in-dialog request: the first
-// Route that is not ours, the dialog's target, or the Request-URI.
-func (s *Server) inDialogTarget(req *sip.Request) (dest, transport string) {
-	if r := s.self.NextRoute(req); r != nil {
-		return sipmsg.URITarget(&r.Address)
-	}
-	// A request from the caller's side of a known dialog goes to the
-	// dialog's target even when its Request-URI says otherwise.
-	if d, ok := s.dialogs.Lookup(sipmsg.CallID(req)); ok && d.FromTag == sipmsg.Tag(req.From()) && d.Addr != "" {
-		return d.Addr, d.Transport
-	}
-	return sipmsg.URITarget(&req.Recipient)
+	return &forward.CopyOptions{Hide: true, Contact: s.self.HiddenContact(legs.Token, transport)}
 }
 
 // sweep ends dialogs older than proxy.max_call_duration and reconciles the
@@ -296,6 +318,9 @@ func (s *Server) sweep(ctx context.Context) {
 				for _, d := range s.dialogs.Expire(max, now) {
 					s.log.Info("dialog ended: longer than max_call_duration", "call_id", d.CallID,
 						"target", d.Target, "caller", d.Caller, "callee", d.Callee, "started", d.Started)
+					if d.Established {
+						go s.hangUp(d)
+					}
 				}
 			}
 			if n%30 == 0 {

@@ -27,8 +27,10 @@ import (
 	"github.com/sipfront/sipfront/compiler/graph"
 	"github.com/sipfront/sipfront/runtime/carrier"
 	"github.com/sipfront/sipfront/runtime/dialog"
+	"github.com/sipfront/sipfront/runtime/edge"
 	"github.com/sipfront/sipfront/runtime/forward"
 	"github.com/sipfront/sipfront/runtime/intake"
+	"github.com/sipfront/sipfront/runtime/registrar"
 	"github.com/sipfront/sipfront/runtime/state"
 	"github.com/sipfront/sipfront/runtime/stubs"
 	"github.com/sipfront/sipfront/runtime/target"
@@ -60,6 +62,11 @@ type Config struct {
 	Registrations graph.Registrations
 	Auth          graph.Authenticator
 	Carriers      graph.Carriers
+	// Registrar answers REGISTER for routes to the registrar and holds the
+	// contacts calls to registered users fork to; it also answers
+	// registered() when Registrations is nil. nil: no registrar (serve
+	// refuses policies with one unless Served says otherwise).
+	Registrar *registrar.Registrar
 	// Served is what this runtime serves; the zero value means
 	// DefaultServed.
 	Served Served
@@ -125,6 +132,9 @@ type Server struct {
 	// advertised address only change on restart.
 	self      *forward.Self
 	validator intake.Validator
+	// edge checks every message before sipgo parses it: flood control,
+	// the raw check and the limits (runtime/edge).
+	edge *edge.Guard
 
 	ready    chan struct{}
 	draining atomic.Bool
@@ -154,6 +164,8 @@ type Server struct {
 	shedAt      atomic.Int64
 	shed        atomic.Uint64
 	shedLog     logLimiter
+	// dialogLog rate-limits the log lines of refused in-dialog requests.
+	dialogLog logLimiter
 }
 
 // New loads and checks the first graph and prepares the SIP stack; it opens
@@ -176,6 +188,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.cfg.Served.Kinds == nil {
 		s.cfg.Served = DefaultServed()
+		if s.authService() != nil {
+			s.cfg.Served = servedWithAuth(s.cfg.Served)
+		}
+	}
+	if s.cfg.Registrar == nil {
+		s.cfg.Served = s.cfg.Served.withoutRegistrar()
 	}
 	s.dialogs = dialog.New(memberAccounting{s.store})
 	s.carriers = carrier.New(s.dialogs)
@@ -191,6 +209,8 @@ func New(cfg Config) (*Server, error) {
 	if s.self, err = forward.NewSelf(g.Proxy); err != nil {
 		return nil, err
 	}
+	s.edge = edge.NewGuard(g, s.log)
+	s.state = graph.WithFlooding(s.state, s.edge)
 	if err := s.newStack(); err != nil {
 		return nil, err
 	}
@@ -198,6 +218,7 @@ func New(cfg Config) (*Server, error) {
 	s.carriers.Attach(g)
 	s.attachFilterLogs(g)
 	s.setLimit(g)
+	s.relay.SetServerHeader(g.Security.ServerHeader)
 	s.graph.Store(g)
 	return s, nil
 }
@@ -214,6 +235,12 @@ func (s *Server) load() (*graph.Graph, error) {
 	if err := s.cfg.Served.Check(g); err != nil {
 		return nil, err
 	}
+	s.attachRegistrar(g)
+	if a := s.authService(); a != nil {
+		if err := a.Reload(g); err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
+	}
 	return g, nil
 }
 
@@ -222,6 +249,10 @@ func (s *Server) load() (*graph.Graph, error) {
 func (s *Server) newStack() error {
 	sipgoGlobals.Do(func() {
 		sip.UDPMTUSize = 65000 // P5: sipgo refuses to send UDP above MTU-200 otherwise
+		// Read whole datagrams (sipgo reads 32 KiB by default, and the
+		// kernel cuts the rest silently): the edge answers an oversized
+		// one 513 instead of passing a truncated message on.
+		sip.TransportBufferReadSize = 65535
 		// Some sipgo paths log through the process-wide default logger;
 		// those only get warnings and errors.
 		sip.SetDefaultLogger(slog.New(&sipgoLogHandler{next: s.log.Handler(), dropped: new(atomic.Uint64)}))
@@ -232,7 +263,6 @@ func (s *Server) newStack() error {
 		sipgo.WithUserAgentHostname(s.self.Host()),
 		sipgo.WithUserAgentTransportLayerOptions(
 			sip.WithTransportLayerLogger(sipLog),
-			sip.WithTransportLayerReadFilter(intake.ContentLengthFilter),
 		),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerLogger(sipLog),
@@ -337,14 +367,17 @@ func (s *Server) listen() ([]interface{ Close() error }, <-chan error, error) {
 			_ = conn.SetReadBuffer(4 << 20)
 			closers = append(closers, conn)
 			s.self.SetUDPLocal(conn.LocalAddr().(*net.UDPAddr))
-			go func() { errc <- s.relay.Server.ServeUDP(conn) }()
+			// The edge sees every datagram before sipgo (flood control,
+			// raw check, limits); it replaces a read filter, which runs
+			// after sipgo has allocated for the source and cannot answer.
+			go func() { errc <- s.relay.Server.ServeUDP(edge.NewPacketConn(conn, s.edge)) }()
 		case "tcp":
 			ln, err := net.Listen("tcp", l.Addr)
 			if err != nil {
 				return fail(fmt.Errorf("listen tcp %s: %w", l.Addr, err))
 			}
 			closers = append(closers, ln)
-			go func() { errc <- s.relay.Server.ServeTCP(ln) }()
+			go func() { errc <- s.relay.Server.ServeTCP(edge.NewListener(ln, s.edge)) }()
 		}
 	}
 	s.log.Info("sipfront serving", "listen", s.self.ListenString(), "advertise", s.self.HostPort(),
@@ -373,6 +406,8 @@ func (s *Server) Reload() error {
 	s.carriers.Attach(g)
 	s.attachFilterLogs(g)
 	s.setLimit(g)
+	s.edge.Configure(g)
+	s.relay.SetServerHeader(g.Security.ServerHeader)
 	old := s.graph.Swap(g)
 	s.obs.Reload(true)
 	s.log.Info("policy reloaded", "graph", g.Hash, "previous", old.Hash)
@@ -407,6 +442,8 @@ func StateOf(cfg Config, st *state.Store) graph.State {
 	)
 	if cfg.Registrations != nil {
 		r = cfg.Registrations
+	} else if cfg.Registrar != nil {
+		r = cfg.Registrar
 	}
 	if cfg.Auth != nil {
 		a = cfg.Auth
@@ -435,5 +472,9 @@ func (m memberAccounting) Established(callID, fromTag, toTag string) {
 
 func (m memberAccounting) End(callID, fromTag string) { m.st.EndCall(callID, fromTag) }
 
-// Dropped returns how many datagrams could not be parsed and were dropped.
-func (s *Server) Dropped() uint64 { return s.dropped.Load() }
+// Edge returns the edge guard: flood table, limits and their counters.
+func (s *Server) Edge() *edge.Guard { return s.edge }
+
+// Dropped returns how many messages could not be parsed or checked and
+// were dropped without an answer (by sipgo or by the edge).
+func (s *Server) Dropped() uint64 { return s.dropped.Load() + s.edge.Dropped() }

@@ -19,18 +19,19 @@ type Served struct {
 }
 
 // DefaultServed returns what this version serves: filters, trusted groups,
-// pools, members, prefix tables, carriers and routes to pools and
-// carriers, over udp and tcp. Auth, credentials, aliases and the registrar
-// (and routes to the registrar) are not served yet; the packages that
-// serve them add themselves here.
+// DID aliases (Decide rewrites the R-URI user), pools, members, prefix
+// tables, the registrar, carriers and routes to pools, the registrar and
+// carriers, over udp and tcp. Auth and credentials are served when
+// Config.Auth is an AuthService (New adds them). A Server without a
+// Config.Registrar does not serve the registrar (New takes it out).
 func DefaultServed() Served {
 	return Served{
 		Kinds: map[graph.Kind]bool{
-			graph.KindFilter: true, graph.KindTrusted: true, graph.KindPool: true,
+			graph.KindFilter: true, graph.KindTrusted: true, graph.KindAliases: true, graph.KindPool: true,
 			graph.KindMember: true, graph.KindPrefixes: true, graph.KindRoute: true,
-			graph.KindCarrier: true,
+			graph.KindRegistrar: true, graph.KindCarrier: true,
 		},
-		Targets: map[graph.TargetKind]bool{graph.TargetPool: true,
+		Targets: map[graph.TargetKind]bool{graph.TargetPool: true, graph.TargetRegistrar: true,
 			graph.TargetCarriers: true, graph.TargetCarrier: true},
 		Transports: map[string]bool{"udp": true, "tcp": true},
 	}

@@ -38,7 +38,9 @@ is read from ` + admin.TokenEnv + `.
   sipfront ctl pools
   sipfront ctl drain pool.asterisk.member.ast2
   sipfront ctl weight pool.asterisk.member.ast1 5
-  sipfront ctl calls --member pool.asterisk.member.ast2 -json`,
+  sipfront ctl calls --member pool.asterisk.member.ast2 -json
+  sipfront ctl throttle
+  sipfront ctl unblock 203.0.113.50`,
 	}
 	cmd.PersistentFlags().StringVar(&o.admin, "admin", admin.DefaultURL, "admin API URL of the proxy")
 	cmd.PersistentFlags().BoolVar(&o.json, "json", false, "print the API's JSON instead of a table")
@@ -48,10 +50,13 @@ is read from ` + admin.TokenEnv + `.
 		ctlGet(o, "carriers", "Show carriers: health, mode, calls and cps against limits, ASR, PDD, skips", "/v1/carriers", renderCarriers),
 		ctlGet(o, "overrides", "List runtime overrides (drift from the policy)", "/v1/overrides", renderOverrides),
 		ctlCalls(o),
+		ctlRegistrations(o),
 		ctlMode(o, "enable", "Put a member back in service (clears a mode-only override)"),
 		ctlMode(o, "disable", "Stop sending new calls to a member at once"),
 		ctlMode(o, "drain", "Send no new calls to a member; let its calls end (pools shows drained)"),
 		ctlWeight(o), ctlCapacity(o), ctlClear(o), ctlReload(o),
+		ctlGet(o, "throttle", "Show the auth throttle: sources and users with failed answers, blocked ones first", "/v1/auth/throttle", renderThrottle),
+		ctlUnblock(o),
 	)
 	return cmd
 }

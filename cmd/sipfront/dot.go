@@ -207,6 +207,12 @@ func (d *dotWriter) routeTarget(r *graph.Route) {
 		if r.Fork != "" {
 			label = "fork " + string(r.Fork)
 		}
+		if r.ForkTimeout > 0 {
+			label += ", " + plan.FormatDuration(r.ForkTimeout)
+			if r.Fork == graph.ForkSerial {
+				label += " per q"
+			}
+		}
 		d.edge(from, "registrar", label, attrs)
 	case graph.TargetCarriers:
 		d.edge(from, "lcr", "", attrs)
@@ -221,7 +227,7 @@ func (d *dotWriter) routeTarget(r *graph.Route) {
 // the carriers behind least-cost routing.
 func (d *dotWriter) targets(g *graph.Graph) {
 	d.cluster("targets", "5. targets", "#f4f6f6", func() {
-		d.line(`    registrar [label="registrar", shape=cylinder];`)
+		d.registrar(g.Registrar)
 		for _, p := range g.Prefixes {
 			d.node(string(p.ID), fmt.Sprintf("prefixes %s\n%d rows", p.Name, len(p.Rows)), `shape=folder`)
 		}
@@ -285,6 +291,15 @@ func dotString(s string) string {
 type graphJSON struct {
 	Hash  string       `json:"hash"`
 	Nodes []*plan.Node `json:"nodes"`
+}
+
+// registrar draws the registrar with its limits: what a phone may register.
+func (d *dotWriter) registrar(r *graph.Registrar) {
+	label := "registrar"
+	if r != nil {
+		label += fmt.Sprintf("\nexpires %s..%s\n%d contacts", plan.FormatDuration(r.MinExpires), plan.FormatDuration(r.MaxExpires), r.MaxContacts)
+	}
+	d.node("registrar", label, "shape=cylinder")
 }
 
 // carrierEdge labels the LCR edge to a carrier with the prefixes it serves

@@ -52,7 +52,7 @@ Exit codes: 0 explained, 1 the policy does not compile or the request is invalid
 	f.BoolVar(&r.InDialog, "in-dialog", false, "the request is inside a dialog (To has a tag)")
 	f.StringArrayVar(&opts.headers, "header", nil, "extra header 'Name: value' (repeatable)")
 	f.StringVar(&r.AuthUser, "auth-user", "", "the digest user the request proves")
-	f.StringArrayVar(&r.Registered, "registered", nil, "a user with a live registration (repeatable)")
+	f.StringArrayVar(&r.Registered, "registered", nil, "a user with a live registration, USER or USER=CONTACT-URI[;q=Q] (repeatable)")
 	f.StringArrayVar(&r.Down, "down", nil, "a member or carrier ID that is unavailable (repeatable)")
 	f.BoolVar(&opts.asJSON, "json", false, "print the explanation as JSON")
 	_ = cmd.MarkFlagRequired("method")
@@ -87,6 +87,7 @@ func runExplain(cmd *cobra.Command, path string, opts explainOptions) error {
 	var trace graph.Trace
 	d := p.Graph.Decide(req, st, &trace)
 	e := newExplanation(p.Graph, summary, req, &trace, d)
+	e.Decision.Fork = forkOf(d, req, st)
 	if opts.asJSON {
 		return writeJSON(cmd.OutOrStdout(), e)
 	}

@@ -34,13 +34,19 @@ type explainResult struct {
 	TargetURI   string   `json:"target_uri,omitempty"`
 	AuthUser    string   `json:"auth_user,omitempty"`
 	AuthTrusted graph.ID `json:"auth_trusted,omitempty"`
-	AliasFrom   string   `json:"alias_from,omitempty"`
+	// AuthOutcome is the auth step's verdict ("trusted", "ok",
+	// "challenge", "stale", "forbidden", "throttled", "unavailable") and
+	// AuthReason why, when an auth stage applied.
+	AuthOutcome string `json:"auth_outcome,omitempty"`
+	AuthReason  string `json:"auth_reason,omitempty"`
+	AliasFrom   string `json:"alias_from,omitempty"`
 	// Number and Exit are what the chosen carrier receives and the
 	// socket the call leaves from; Candidates the least-cost order.
 	Number     string             `json:"number,omitempty"`
 	Exit       string             `json:"exit,omitempty"`
 	Candidates []explainCandidate `json:"candidates,omitempty"`
 	Logged     []graph.ID         `json:"logged,omitempty"`
+	Fork       *explainFork       `json:"fork,omitempty"`
 }
 
 // newExplanation pairs each trace step with its stage; notes inherit the
@@ -73,6 +79,7 @@ func newExplanation(g *graph.Graph, summary string, req *graph.Request, tr *grap
 	if d.AuthTrusted != nil {
 		e.Decision.AuthTrusted = d.AuthTrusted.ID
 	}
+	e.Decision.AuthOutcome, e.Decision.AuthReason = authOutcomeText(d)
 	for _, f := range d.Logged {
 		e.Decision.Logged = append(e.Decision.Logged, f.ID)
 	}
@@ -125,9 +132,22 @@ func writeExplanation(w io.Writer, e explanation) error {
 		}
 		fmt.Fprintf(&b, "  %-8s  %-*s  -> %s\n", "", width, "", note)
 	}
+	writeFork(&b, e.Decision.Fork)
 	fmt.Fprintf(&b, "\nDecision: %s\n", decisionText(e.Decision))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// authOutcomeText names the auth step's outcome for explain: trusted
+// source, authenticated, or what the caller gets instead.
+func authOutcomeText(d graph.Decision) (outcome, reason string) {
+	switch {
+	case d.Auth == nil:
+		return "", ""
+	case d.AuthTrusted != nil:
+		return "trusted", ""
+	}
+	return d.AuthVerdict.Outcome.String(), d.AuthVerdict.Reason
 }
 
 func matchWord(s explainStep) string {
@@ -156,6 +176,13 @@ func decisionText(r explainResult) string {
 	}
 	if r.AuthTrusted != "" {
 		s += "; trusted by " + string(r.AuthTrusted)
+	}
+	switch r.AuthOutcome {
+	case "", "ok", "trusted":
+	case "challenge":
+		s += fmt.Sprintf(" (%s)", r.AuthReason)
+	default:
+		s += fmt.Sprintf("; auth %s: %s", r.AuthOutcome, r.AuthReason)
 	}
 	if len(r.Logged) > 0 {
 		ids := make([]string, len(r.Logged))

@@ -18,6 +18,9 @@ func TestExplainGolden(t *testing.T) {
 			"-auth-user", "bob", "-down", "pool.asterisk.member.ast2"}},
 		{"challenge", []string{"--method", "REGISTER", "--ruri", "sip:example.com", "--from", "sip:alice@example.com", "--source", "203.0.113.5:5060"}},
 		{"scanner", []string{"--method", "OPTIONS", "--ruri", "sip:100@example.com", "--user-agent", "friendly-scanner"}},
+		{"serial-fork", []string{"--method", "INVITE", "--ruri", "sip:carol@example.com", "--source", "10.0.0.11:5060",
+			"--registered", "carol=sip:carol@192.168.1.20:5062;q=0.5", "--registered", "carol=sip:carol@192.168.1.21;q=1.0",
+			"--registered", "carol=sip:carol@192.168.1.22;q=0.5"}},
 		{"pstn", []string{"--method", "INVITE", "--ruri", "sip:+15557770000@example.com", "--source", "10.0.0.11:5060", "--down", "carrier.acme"}},
 	}
 	for _, c := range cases {

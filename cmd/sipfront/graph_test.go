@@ -18,7 +18,7 @@ func TestGraphDOT(t *testing.T) {
 		`subgraph "cluster_filters"`, `subgraph "cluster_pool.asterisk"`,
 		`"filter.methods" -> "filter.methods.out" [label="!(method in ['INVITE', 'ACK', 'CANCEL', '…"`,
 		`"route.did" -> "prefixes.did-owners" [label="select"`,
-		`"route.subscriber" -> "registrar" [label="fork parallel"`,
+		`"route.subscriber" -> "registrar" [label="fork serial, 15s per q"`,
 		`"route.did" -> "notfound" [label="else"]`,
 	} {
 		if !strings.Contains(stdout, want) {

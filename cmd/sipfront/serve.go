@@ -22,9 +22,11 @@ import (
 	"github.com/sipfront/sipfront/compiler/graph"
 	"github.com/sipfront/sipfront/runtime"
 	"github.com/sipfront/sipfront/runtime/admin"
+	"github.com/sipfront/sipfront/runtime/auth"
 	"github.com/sipfront/sipfront/runtime/carrier"
 	"github.com/sipfront/sipfront/runtime/metrics"
 	"github.com/sipfront/sipfront/runtime/probe"
+	"github.com/sipfront/sipfront/runtime/registrar"
 	"github.com/sipfront/sipfront/runtime/state"
 )
 
@@ -33,6 +35,7 @@ func newServeCmd() *cobra.Command {
 	var level string
 	var grace time.Duration
 	var maxInflight int
+	var stateDir string
 	cmd := &cobra.Command{
 		Use:   "serve PATH [--watch] [--log-level debug|info|warn]",
 		Short: "Run the proxy on a policy",
@@ -41,8 +44,14 @@ proxy.listen address (udp and tcp) and route each request through the
 compiled graph.
 
 A policy that uses a block this version does not serve yet (auth,
-credentials, aliases, registrar, carriers) is refused with exit code 1,
-naming each such block.
+credentials, aliases, carriers) is refused with exit code 1, naming each
+such block.
+
+Registrar: REGISTERs routed to the registrar are answered as RFC 3261 §10.3
+says (docs/registrar.md), and calls to registered users fork to their
+contacts. Bindings are kept in registrations.db under --state-dir (default
+/var/lib/sipfront when writable, else ~/.cache/sipfront) and survive a
+restart.
 
 Reload: SIGHUP, or any change to the policy files with --watch (checked every
 second), recompiles the policy. A policy with errors is refused, its
@@ -75,7 +84,7 @@ finish (at most --grace), then sipfront exits 0.`,
 			} else if maxInflight == 0 {
 				return fmt.Errorf("--max-inflight 0 would refuse every call: use a positive limit, or -1 for none")
 			}
-			return serve(cmd, args[0], watch, level, grace, maxInflight)
+			return serve(cmd, args[0], serveOptions{watch: watch, level: level, grace: grace, maxInflight: maxInflight, stateDir: stateDir})
 		},
 	}
 	cmd.Flags().BoolVar(&watch, "watch", false, "reload when a policy file changes")
@@ -84,14 +93,26 @@ finish (at most --grace), then sipfront exits 0.`,
 	cmd.Flags().IntVar(&maxInflight, "max-inflight", runtime.DefaultMaxInflight,
 		"admission control: new INVITEs beyond this many waiting for a member's first answer get 503 with Retry-After (-1: no limit); "+
 			"when given, overrides proxy.max_inflight of the policy, on reload too")
+	cmd.Flags().StringVar(&stateDir, "state-dir", "",
+		"directory of the state that survives a restart (registrations.db); default "+registrar.DefaultStateDir+" when writable, else the user cache directory")
 	return cmd
 }
 
 func init() { rootCmd.AddCommand(newServeCmd()) }
 
+// serveOptions are serve's flags.
+type serveOptions struct {
+	watch       bool
+	level       string
+	grace       time.Duration
+	maxInflight int
+	stateDir    string
+}
+
 // serve runs the proxy. maxInflight is runtime.Config.MaxInflight: 0 unless
 // --max-inflight was given, so that the policy's proxy.max_inflight applies.
-func serve(cmd *cobra.Command, path string, watch bool, level string, grace time.Duration, maxInflight int) error {
+func serve(cmd *cobra.Command, path string, o serveOptions) error {
+	watch, level, grace, maxInflight := o.watch, o.level, o.grace, o.maxInflight
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
 		return fmt.Errorf("--log-level %q: want debug, info or warn", level)
@@ -99,7 +120,22 @@ func serve(cmd *cobra.Command, path string, watch bool, level string, grace time
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl}))
 	src := &policySource{cmd: cmd, path: path}
 	obs := metrics.New(nil)
-	srv, err := runtime.New(runtime.Config{Load: src.load, Logger: log, Grace: grace, Observer: obs, MaxInflight: maxInflight})
+	reg, err := openRegistrar(o.stateDir, log)
+	if err != nil {
+		fmt.Fprintln(cmd.ErrOrStderr(), "error:", err)
+		return exitCode(1)
+	}
+	defer reg.Close()
+	obs.AttachRegistrar(reg.Count)
+	authSvc, err := newAuthService(log)
+	if err != nil {
+		fmt.Fprintln(cmd.ErrOrStderr(), err)
+		return exitCode(1)
+	}
+	defer authSvc.Close()
+	obs.AttachAuth(authSvc)
+	srv, err := runtime.New(runtime.Config{Load: src.load, Logger: log, Grace: grace, Observer: obs, MaxInflight: maxInflight,
+		Registrar: reg, Auth: authSvc})
 	if err != nil {
 		if !errors.Is(err, errPolicy) {
 			fmt.Fprintln(cmd.ErrOrStderr(), err)
@@ -107,6 +143,7 @@ func serve(cmd *cobra.Command, path string, watch bool, level string, grace time
 		return exitCode(1)
 	}
 	obs.Attach(srv)
+	checkCredentialStores(authSvc, log)
 	logHealthChanges(srv.State(), log, obs.MemberChanged)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -120,8 +157,9 @@ func serve(cmd *cobra.Command, path string, watch bool, level string, grace time
 	prober := probe.New(srv, srv.State(), log)
 	prober.ProbeCarriers(srv.Carriers())
 	registrant := carrier.NewRegistrant(srv.Carriers(), srv.CarrierSender(), srv.Graph, log)
-	startAdmin(runCtx, srv, src, obs, prober, log)
+	startAdmin(runCtx, srv, src, obs, prober, reg, authSvc, log)
 	var bg sync.WaitGroup
+	bg.Go(func() { reg.Run(runCtx, time.Second) })
 	bg.Go(func() {
 		select { // probes leave from the proxy's listeners: wait for them
 		case <-srv.Ready():
@@ -166,7 +204,8 @@ func logHealthChanges(st *state.Store, log *slog.Logger, also state.ChangeFunc) 
 // is read once: changing it takes a restart. An admin address that cannot
 // be bound is logged as an error and the proxy serves without it: SIP
 // service comes first.
-func startAdmin(ctx context.Context, srv *runtime.Server, src *policySource, obs *metrics.Metrics, prober *probe.Prober, log *slog.Logger) {
+func startAdmin(ctx context.Context, srv *runtime.Server, src *policySource, obs *metrics.Metrics, prober *probe.Prober,
+	reg *registrar.Registrar, authSvc *auth.Service, log *slog.Logger) {
 	addr := srv.Graph().Proxy.Admin
 	if addr == "" {
 		log.Info("admin API disabled (proxy.admin is empty)")
@@ -177,10 +216,30 @@ func startAdmin(ctx context.Context, srv *runtime.Server, src *policySource, obs
 		log.Warn("admin API on a non-loopback address without a token: set "+admin.TokenEnv, "addr", addr)
 	}
 	_, err := admin.Start(ctx, srv, admin.Options{Addr: addr, Token: token, Metrics: obs.Handler(),
-		Probes: prober, Logger: log, Sources: src.sources})
+		Probes: prober, Logger: log, Sources: src.sources, Registrations: reg, Auth: authSvc})
 	if err != nil {
 		log.Error("admin API not started; the proxy serves without it", "error", err)
 	}
+}
+
+// openRegistrar opens the registrations store in the state directory and
+// loads the bindings that are still live.
+func openRegistrar(dir string, log *slog.Logger) (*registrar.Registrar, error) {
+	dir, err := registrar.StateDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--state-dir: %w", err)
+	}
+	st, err := registrar.OpenBolt(dir)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := registrar.New(st, registrar.Policy{})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	log.Info("registrations loaded", "state_dir", dir, "bindings", reg.Count())
+	return reg, nil
 }
 
 // loopback reports whether a host:port address is on a loopback interface.

@@ -53,6 +53,7 @@ var Functions = []struct{ Signature, Doc string }{
 	{"is_local(host string) bool", "whether host is one of proxy.domains or the advertised address"},
 	{"registered(user string) bool", "whether user has at least one live registration"},
 	{"source_in(group string) bool", "whether the source IP is in the named trusted group"},
+	{"flooding() bool", "whether the source IP is blocked by the flood block (always false without one)"},
 }
 
 var (
@@ -87,6 +88,10 @@ func newEnv() (*cel.Env, error) {
 		cel.Variable("auth_user", cel.StringType),
 		cel.Variable(contextVar, contextType),
 	}
+	opts = append(opts,
+		cel.Macros(cel.GlobalMacro("flooding", 0, contextMacro("flooding"))),
+		cel.Function("flooding", cel.MemberOverload(contextTypeName+"_flooding",
+			[]*cel.Type{contextType}, cel.BoolType, cel.UnaryBinding(flooding))))
 	for _, fn := range contextFunctions {
 		opts = append(opts,
 			cel.Macros(cel.GlobalMacro(fn.name, 1, contextMacro(fn.name))),
@@ -133,14 +138,23 @@ var contextFunctions = []struct {
 	}},
 }
 
+// flooding implements flooding(): whether the request's source is
+// blocked by the flood block. A State without flood state (tests, plan)
+// answers false.
+func flooding(ctx ref.Val) ref.Val {
+	c := ctx.(*evalContext)
+	f := floodingOf(c.state)
+	return types.Bool(f != nil && c.req.Source.IP.IsValid() && f.Flooding(c.req.Source.IP))
+}
+
 // ContextFunctionNames lists the functions rewritten onto the hidden context,
 // so the compiler can check their literal arguments (source_in names).
 func ContextFunctionNames() []string {
-	names := make([]string, len(contextFunctions))
+	names := make([]string, len(contextFunctions), len(contextFunctions)+1)
 	for i, f := range contextFunctions {
 		names[i] = f.name
 	}
-	return names
+	return append(names, "flooding")
 }
 
 // IsLocal reports whether host is a local domain or the advertised host.

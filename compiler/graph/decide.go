@@ -50,6 +50,10 @@ type Decision struct {
 	// group that let it skip the challenge.
 	AuthUser    string
 	AuthTrusted *Trusted
+	// AuthVerdict is the Authenticator's answer when Auth applied to a
+	// source it does not trust: the runtime builds the challenge (stale or
+	// not), the 403 or the 503 with Retry-After from it.
+	AuthVerdict AuthVerdict
 	// Alias is the table that rewrote the R-URI user from AliasFrom to
 	// Request.RURI.User.
 	Alias     *AliasTable
@@ -140,17 +144,45 @@ func (g *Graph) runAuth(ctx *evalContext, d *Decision, trace *Trace) bool {
 				return false
 			}
 		}
-		user, ok := ctx.state.Authenticate(a, ctx.req)
-		if !ok {
-			d.Action = ActionChallenge
-			trace.note(a.ID, "no valid credentials: challenge for realm %q", a.Realm)
-			return true
-		}
-		d.AuthUser, ctx.req.AuthUser = user, user
-		trace.note(a.ID, "authenticated as %q", user)
-		return false
+		v := ctx.state.Authenticate(a, ctx.req)
+		d.AuthVerdict = v
+		return authOutcome(a, v, d, ctx.req, trace)
 	}
 	return false
+}
+
+// authOutcome turns an Authenticator's verdict into the decision; it
+// reports whether the decision is final.
+func authOutcome(a *Auth, v AuthVerdict, d *Decision, req *Request, trace *Trace) bool {
+	switch v.Outcome {
+	case AuthOK:
+		d.AuthUser, req.AuthUser = v.User, v.User
+		trace.note(a.ID, "authenticated as %q", v.User)
+		return false
+	case AuthForbidden:
+		d.Action, d.Status, d.Reason = ActionReply, 403, "Forbidden"
+		trace.note(a.ID, "%s: 403", v.Reason)
+	case AuthThrottled:
+		d.Action, d.Status, d.Reason = ActionReply, 403, "Forbidden"
+		if v.Silent {
+			d.Action, d.Status, d.Reason = ActionDrop, 0, ""
+		}
+		trace.note(a.ID, "%s: throttled", v.Reason)
+	case AuthUnavailable:
+		d.Action, d.Status, d.Reason = ActionReply, 503, "Service Unavailable"
+		trace.note(a.ID, "%s: 503, Retry-After %s", v.Reason, v.RetryAfter)
+	case AuthStale:
+		d.Action = ActionChallenge
+		trace.note(a.ID, "nonce expired: challenge with stale=true for realm %q", a.Realm)
+	default:
+		d.Action = ActionChallenge
+		why := v.Reason
+		if why == "" {
+			why = "no valid credentials"
+		}
+		trace.note(a.ID, "%s: challenge for realm %q", why, a.Realm)
+	}
+	return true
 }
 
 func (g *Graph) runAliases(ctx *evalContext, d *Decision, trace *Trace) {

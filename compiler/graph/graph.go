@@ -62,6 +62,8 @@ type Graph struct {
 	LCR *LCRTable
 	// Routes are evaluated in file order, first match wins.
 	Routes []*Route
+	// Security holds the flood, limits and Server header settings.
+	Security Security
 
 	trustedByName map[string]*Trusted
 	nodes         map[ID]any
@@ -94,6 +96,18 @@ type Proxy struct {
 	// Exit is the socket traffic to carriers leaves from (one of Listen);
 	// the zero Listen when the policy names none.
 	Exit Listen
+	// DialogValidation checks in-dialog requests against the dialog table
+	// (unknown dialog: 481; forged route set: 403; CSeq not increasing:
+	// 400). The compiler sets it true unless the policy turns it off; a
+	// graph built by hand has it off.
+	DialogValidation bool
+	// InDialogTimeout bounds the wait for the first answer to an
+	// in-dialog request; then the sender gets 408 and the dialog ends.
+	// Zero means the runtime's default (5s).
+	InDialogTimeout time.Duration
+	// TopologyHiding hides each side of a call from the other: Via and
+	// Record-Route stripped and restored, Contact replaced by the proxy's.
+	TopologyHiding bool
 }
 
 // Listen is one listening socket.
@@ -149,15 +163,36 @@ func (t *Trusted) Contains(addr netip.Addr) bool {
 	return false
 }
 
-// Credentials is a digest credential store. File-backed stores are loaded at
-// compile time; Entries maps "user@domain" to the hex HA1.
+// Credentials is a digest credential store: a CSV file loaded at compile
+// time (Entries) or a PostgreSQL query run by the proxy (Postgres), with a
+// cache in front of the database.
 type Credentials struct {
-	ID       ID
-	Name     string
-	Pos      Pos
-	File     string
-	CacheTTL time.Duration
-	Entries  map[string]string
+	ID   ID
+	Name string
+	Pos  Pos
+	File string
+	// CacheTTL is how long a user found in the database is remembered;
+	// NegativeTTL how long an unknown user is.
+	CacheTTL    time.Duration
+	NegativeTTL time.Duration
+	// Entries maps "user@domain" to the hex MD5 HA1 (md5(user:realm:pw));
+	// EntriesSHA256 to the hex SHA-256 HA1 when the file gives one.
+	Entries       map[string]string
+	EntriesSHA256 map[string]string
+	// Postgres is nil for a file store.
+	Postgres *Postgres
+}
+
+// Postgres is a credential store in PostgreSQL.
+type Postgres struct {
+	// DSN is the connection string (URL or key=value form), usually read
+	// with env(); it may hold a password, so it is never printed.
+	DSN string
+	// Query takes $1 = user and $2 = domain and returns a column named
+	// ha1 and optionally one named ha1_sha256.
+	Query string
+	// PoolSize is the most connections the proxy opens.
+	PoolSize int
 }
 
 // Auth is an authentication stage.
@@ -169,6 +204,23 @@ type Auth struct {
 	Trust       []*Trusted
 	Credentials *Credentials
 	Realm       string
+	// CheckFrom refuses (403) a proven user whose From names another
+	// identity (user and domain).
+	CheckFrom bool
+	// NonceTTL is how long a nonce is accepted; an older one with a right
+	// answer is challenged again with stale=true.
+	NonceTTL time.Duration
+	// MaxFailures failed answers within FailureWindow, from one source or
+	// for one user, block it for Block.
+	MaxFailures   int
+	FailureWindow time.Duration
+	Block         time.Duration
+	// BlockDrop drops the requests of a blocked source or user silently
+	// instead of answering 403.
+	BlockDrop bool
+	// Algorithms lists the digest algorithms a challenge offers, in order
+	// ("SHA-256", "MD5"); empty means both, SHA-256 first.
+	Algorithms []string
 }
 
 // AliasTable maps R-URI users (DIDs) to local users.
@@ -187,6 +239,9 @@ type Registrar struct {
 	Pos         Pos
 	MaxContacts int
 	MaxExpires  time.Duration
+	// MinExpires is the shortest registration accepted; a shorter one is
+	// refused with 423 Interval Too Brief.
+	MinExpires time.Duration
 }
 
 // Balance is a pool's member selection strategy.
@@ -328,6 +383,10 @@ type Route struct {
 	// the longest prefix of the R-URI user; nil when balancing alone picks.
 	Select *PrefixTable
 	Fork   Fork
+	// ForkTimeout is how long each q group of contacts rings in a serial
+	// fork, or all contacts in a parallel one; zero leaves a parallel fork
+	// to each branch's Timer C.
+	ForkTimeout time.Duration
 
 	// carriers is the one-element LCR list of a TargetCarrier route, built
 	// by Seal so that a decision does not allocate it.

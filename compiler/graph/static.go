@@ -6,21 +6,34 @@ package graph
 type StaticState struct {
 	// Users lists registered users.
 	Users map[string]bool
+	// Contacts lists the contacts of registered users, highest q first,
+	// when a test names them (a user with contacts is registered).
+	Contacts map[string][]Contact
 	// Down lists members and carriers that are unavailable.
 	Down map[ID]bool
 	// AtLimit lists carriers at their calls limit.
 	AtLimit map[ID]bool
 }
 
-var _ State = StaticState{}
+var (
+	_ State         = StaticState{}
+	_ ContactLister = StaticState{}
+)
 
 // Registered implements State.
-func (s StaticState) Registered(user string) bool { return s.Users[user] }
+func (s StaticState) Registered(user string) bool { return s.Users[user] || len(s.Contacts[user]) > 0 }
+
+// ContactsOf implements ContactLister.
+func (s StaticState) ContactsOf(user string) []Contact { return s.Contacts[user] }
 
 // Authenticate implements State: the request is authenticated when it names
-// its user (a test's auth_user).
-func (s StaticState) Authenticate(a *Auth, req *Request) (string, bool) {
-	return req.AuthUser, req.AuthUser != ""
+// its user (a test's auth_user); otherwise it would need credentials and is
+// challenged.
+func (s StaticState) Authenticate(a *Auth, req *Request) AuthVerdict {
+	if req.AuthUser == "" {
+		return AuthVerdict{Outcome: AuthChallenge, Reason: "would need credentials"}
+	}
+	return AuthVerdict{Outcome: AuthOK, User: req.AuthUser}
 }
 
 // MemberAvailable implements State.

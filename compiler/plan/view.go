@@ -41,7 +41,7 @@ type Row struct {
 // Nodes returns the canonical view of every node of g in a stable order:
 // the proxy block first, then graph.IDs order.
 func Nodes(g *graph.Graph) []*Node {
-	nodes := []*Node{proxyNode(g)}
+	nodes := append([]*Node{proxyNode(g)}, securityNodes(g)...)
 	pos := positions(g)
 	for _, id := range g.IDs() {
 		if n := view(g, id, pos); n != nil {
@@ -56,6 +56,11 @@ func Nodes(g *graph.Graph) []*Node {
 func View(g *graph.Graph, id graph.ID) *Node {
 	if id == ProxyID {
 		return proxyNode(g)
+	}
+	for _, n := range securityNodes(g) {
+		if n.ID == id {
+			return n
+		}
 	}
 	return view(g, id, positions(g))
 }
@@ -78,6 +83,7 @@ func view(g *graph.Graph, id graph.ID, pos map[graph.ID]int) *Node {
 		return &Node{ID: n.ID, Kind: string(n.Kind()), Pos: n.Pos, Attrs: Attrs{
 			{Name: "max_contacts", Value: n.MaxContacts},
 			{Name: "max_expires", Value: durationOrNil(n.MaxExpires)},
+			{Name: "min_expires", Value: durationOrNil(n.MinExpires)},
 		}}
 	case *graph.Pool:
 		return poolNode(n)
@@ -107,6 +113,10 @@ func proxyNode(g *graph.Graph) *Node {
 		{Name: "ring_timeout", Value: durationOrNil(p.RingTimeout)},
 		{Name: "max_call_duration", Value: durationOrNil(p.MaxCallDuration)},
 		{Name: "max_inflight", Value: intOrNil(p.MaxInflight)},
+		{Name: "server_header", Value: stringOrNil(g.Security.ServerHeader)},
+		{Name: "dialog_validation", Value: p.DialogValidation},
+		{Name: "in_dialog_timeout", Value: durationOrNil(p.InDialogTimeout)},
+		{Name: "topology_hiding", Value: p.TopologyHiding},
 	}}
 }
 
@@ -124,13 +134,25 @@ func filterNode(pos int, f *graph.Filter) *Node {
 }
 
 func credentialsNode(c *graph.Credentials) *Node {
-	return &Node{ID: c.ID, Kind: string(c.Kind()), Name: c.Name, Pos: c.Pos, Attrs: Attrs{
+	n := &Node{ID: c.ID, Kind: string(c.Kind()), Name: c.Name, Pos: c.Pos, Attrs: Attrs{
 		{Name: "file", Value: stringOrNil(c.File)},
 		{Name: "cache_ttl", Value: durationOrNil(c.CacheTTL)},
+		{Name: "negative_ttl", Value: durationOrNil(c.NegativeTTL)},
 		{Name: "entries", Value: len(c.Entries)},
 		// The digests are secrets: compare a hash of them, never show them.
 		{Name: "contents", Value: entriesDigest(c.Entries), Sensitive: true},
+		{Name: "contents_sha256", Value: entriesDigest(c.EntriesSHA256), Sensitive: true},
 	}}
+	pg := c.Postgres
+	if pg == nil {
+		pg = &graph.Postgres{}
+	}
+	// The DSN may hold a password: compared, never shown.
+	n.Attrs = append(n.Attrs,
+		Attr{Name: "postgres.dsn", Value: stringOrNil(pg.DSN), Sensitive: true},
+		Attr{Name: "postgres.query", Value: stringOrNil(pg.Query)},
+		Attr{Name: "postgres.pool_size", Value: intOrNil(pg.PoolSize)})
+	return n
 }
 
 func authNode(pos int, a *graph.Auth) *Node {
@@ -147,6 +169,13 @@ func authNode(pos int, a *graph.Auth) *Node {
 		{Name: "trust", Value: trust},
 		{Name: "credentials", Value: creds},
 		{Name: "realm", Value: stringOrNil(a.Realm)},
+		{Name: "check_from", Value: a.CheckFrom},
+		{Name: "nonce_ttl", Value: durationOrNil(a.NonceTTL)},
+		{Name: "algorithms", Value: a.Algorithms},
+		{Name: "max_failures", Value: a.MaxFailures},
+		{Name: "failure_window", Value: durationOrNil(a.FailureWindow)},
+		{Name: "block", Value: durationOrNil(a.Block)},
+		{Name: "block_drop", Value: a.BlockDrop},
 		{Name: positionAttr, Value: pos},
 	}}
 }
@@ -292,6 +321,7 @@ func routeNode(pos int, r *graph.Route) *Node {
 		{Name: "to", Value: RouteTarget(r)},
 		{Name: "select", Value: sel},
 		{Name: "fork", Value: fork},
+		{Name: "fork_timeout", Value: durationOrNil(r.ForkTimeout)},
 		{Name: positionAttr, Value: pos},
 	}}
 }

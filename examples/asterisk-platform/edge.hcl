@@ -58,4 +58,5 @@ aliases "dids" { # DID mapping: +15559870001 -> alice
 registrar {
   max_contacts = 5
   max_expires  = "1h"
+  min_expires  = "60s" # shorter gets 423 Interval Too Brief
 }

@@ -64,6 +64,12 @@ type Options struct {
 	// (the running one), for GET /v1/policy; nil, or a nil answer, means
 	// they are not available (404 or 503).
 	Sources func(hash string) *PolicySources
+	// Registrations serves GET /v1/registrations; nil answers 404 (no
+	// registrar).
+	Registrations Registrations
+	// Auth serves the throttle tables (GET /v1/auth/throttle, DELETE
+	// /v1/auth/throttle/{key}); nil answers an empty table.
+	Auth AuthTables
 }
 
 // API is the admin HTTP handler.
@@ -128,10 +134,12 @@ func (a *API) routes() {
 	a.mux.Handle("/v1/policy", endpoint{"GET": a.policy})
 	a.mux.Handle("/v1/reload", endpoint{"POST": a.reload})
 	a.mux.Handle("/v1/overrides", endpoint{"GET": a.overrides})
+	a.mux.Handle("/v1/registrations", endpoint{"GET": a.registrations})
 	a.mux.HandleFunc("/v1/members/{id}/{action}", a.member)
 	a.mux.Handle("/v1/carriers", endpoint{"GET": a.carriers})
 	a.mux.HandleFunc("/v1/carriers/{id}/{action}", a.carrierAction)
 	a.mux.Handle("/metrics", endpoint{"GET": a.metrics})
+	a.authRoutes()
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: %s %s (see docs/operations.md)", r.Method, r.URL.Path)
 	})

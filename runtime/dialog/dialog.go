@@ -40,6 +40,13 @@ type Dialog struct {
 	Callee      string    `json:"callee"`
 	Started     time.Time `json:"started"`
 	Established bool      `json:"established"`
+	// Legs holds what the proxy learnt of each party from the INVITE and
+	// its 2xx (Record and Answer); nil until Record is called.
+	Legs *Legs `json:"-"`
+	// CallerCSeq and CalleeCSeq are the highest CSeq numbers seen in
+	// requests from each party (0: none yet from the callee).
+	CallerCSeq uint32 `json:"-"`
+	CalleeCSeq uint32 `json:"-"`
 }
 
 // Accounting is told of the calls of one kind of target, so that the

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipfront/sipfront/compiler/graph"
 	"github.com/sipfront/sipfront/runtime/target"
 )
@@ -81,4 +83,48 @@ func TestTableExpire(t *testing.T) {
 	if tab.Active("m1") != 1 || len(tab.Dialogs()) != 1 {
 		t.Errorf("after expiry: %d active, %d dialogs", tab.Active("m1"), len(tab.Dialogs()))
 	}
+}
+
+// TestMatch: requests are found in either direction, early dialogs accept
+// any To tag from the caller, and CSeq must increase per direction (not
+// for ACK).
+func TestMatch(t *testing.T) {
+	tab := New(nil)
+	tab.Start(member("m1"), "c", "caller-tag", "a", "b")
+	tab.entryOf("c", "caller-tag").CallerCSeq = 1
+	steps := []struct {
+		name          string
+		from, to      string
+		cseq          uint32
+		method        sip.RequestMethod
+		side          Side
+		want          Verdict
+		establishWith string // To tag of a 2xx before this step
+	}{
+		{"PRACK while early, any To tag", "caller-tag", "early-tag", 2, sip.PRACK, Caller, Known, ""},
+		{"unknown tags", "x", "y", 9, sip.BYE, 0, Unknown, ""},
+		{"other To tag once established", "caller-tag", "early-tag", 3, sip.INFO, 0, Unknown, "callee-tag"},
+		{"caller INFO", "caller-tag", "callee-tag", 3, sip.INFO, Caller, Known, ""},
+		{"caller repeats its CSeq", "caller-tag", "callee-tag", 3, sip.INFO, Caller, OldCSeq, ""},
+		{"ACK keeps the INVITE's CSeq", "caller-tag", "callee-tag", 1, sip.ACK, Caller, Known, ""},
+		{"callee's first request, any CSeq", "callee-tag", "caller-tag", 1, sip.BYE, Callee, Known, ""},
+		{"callee goes back", "callee-tag", "caller-tag", 1, sip.INFO, Callee, OldCSeq, ""},
+	}
+	for _, s := range steps {
+		if s.establishWith != "" {
+			tab.Established("c", "caller-tag", s.establishWith)
+		}
+		_, side, v := tab.Match("c", s.from, s.to, s.cseq, s.method)
+		if v != s.want || (v != Unknown && side != s.side) {
+			t.Errorf("%s: side %d verdict %d, want side %d verdict %d", s.name, side, v, s.side, s.want)
+		}
+	}
+}
+
+// entryOf gives tests the dialog of an entry to seed.
+func (t *Table) entryOf(callID, fromTag string) *Dialog {
+	sh := t.shardFor(callID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return &sh.find(callID, fromTag).d
 }

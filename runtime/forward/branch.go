@@ -45,12 +45,12 @@ type Branch struct {
 	// hidden from the target, such as a carrier): responses get the
 	// request's Via headers back before they go upstream.
 	Hidden bool
-	// Rewrite, when set, changes each response before it goes upstream
-	// (the Contact a carrier must see instead of the inside one).
-	Rewrite func(res *sip.Response)
 	// started is when Start sent the request, rang when the first answer
 	// above 100 came (zero until then): the post-dial delay.
 	started, rang time.Time
+	// rewrite changes each response before it goes upstream (topology
+	// hiding); nil means none.
+	rewrite func(*sip.Response) *sip.Response
 }
 
 // PDD is the post-dial delay of the branch: from sending the request to
@@ -60,6 +60,18 @@ func (b *Branch) PDD() time.Duration {
 		return 0
 	}
 	return b.rang.Sub(b.started)
+}
+
+// SetRewrite installs fn to change every response (our Via popped) before
+// it goes upstream; the Outcome still holds the response as received.
+func (b *Branch) SetRewrite(fn func(*sip.Response) *sip.Response) { b.rewrite = fn }
+
+func (b *Branch) upstream(res *sip.Response) *sip.Response {
+	b.upstreamVia(res)
+	if b.rewrite != nil {
+		return b.rewrite(res)
+	}
+	return res
 }
 
 // NewBranch prepares a branch that sends fwd (built by Copy from req) and
@@ -248,7 +260,9 @@ func (b *Branch) stop() {
 // anyway (against §9.1's advice), so that a callee which was only slow does
 // not ring, or answer, a call that has moved on.
 func (b *Branch) abandon() {
-	b.sendCancel()
+	if b.fwd.IsInvite() {
+		b.sendCancel() // a non-INVITE cannot be cancelled
+	}
 	b.ct.Terminate()
 }
 
@@ -267,10 +281,7 @@ func (b *Branch) ReplyError(err error) {
 // request's source. A 2xx the server transaction refuses (it was cancelled
 // meanwhile, P6) goes out statelessly.
 func (b *Branch) Relay(res *sip.Response) {
-	b.upstreamVia(res)
-	if b.Rewrite != nil {
-		b.Rewrite(res)
-	}
+	res = b.upstream(res)
 	res.SetDestination(b.req.Source())
 	if b.finalSent {
 		if res.IsSuccess() {
@@ -295,11 +306,7 @@ func (b *Branch) Relay(res *sip.Response) {
 // relayRetransmission relays a retransmitted 2xx (P11); sipgo calls it
 // from the client transaction, which outlives the handler.
 func (b *Branch) relayRetransmission(res *sip.Response) {
-	b.upstreamVia(res)
-	if b.Rewrite != nil {
-		b.Rewrite(res)
-	}
-	b.r.WriteUpstream(res, b.req)
+	b.r.WriteUpstream(b.upstream(res), b.req)
 }
 
 // sendCancel sends a CANCEL for the branch (same branch and CSeq number,
@@ -371,11 +378,18 @@ func Cancelled(c <-chan struct{}) bool {
 // for an INVITE (ignored otherwise); noAnswer bounds the wait for the
 // first answer (0: Timer B/F only).
 //
-// When fwd carries only the proxy's Via (a leg toward a carrier), set
-// hidden so that the answer gets the request's Vias back; rewrite, when
-// set, changes every answer before it goes upstream.
-func (r *Relay) Single(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, ring, noAnswer time.Duration,
-	hidden bool, rewrite func(*sip.Response)) Outcome {
+// When fwd carries only the proxy's Via (a leg toward a carrier), hidden
+// makes the answer get the request's Vias back.
+func (r *Relay) Single(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, ring, noAnswer time.Duration, hidden bool) Outcome {
+	return r.SingleWith(req, tx, fwd, ring, noAnswer, hidden, nil, nil)
+}
+
+// SingleWith is Single with a rewrite of the responses (see SetRewrite)
+// and a hook called when the request times out (no answer within
+// noAnswer or Timer F), before the sender gets its 408: what the hook
+// does (end the dialog) is done when the sender learns of it.
+func (r *Relay) SingleWith(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, ring, noAnswer time.Duration, hidden bool,
+	rewrite func(*sip.Response) *sip.Response, onTimeout func()) Outcome {
 	var cancel <-chan struct{}
 	if req.IsInvite() {
 		var ok bool
@@ -386,13 +400,26 @@ func (r *Relay) Single(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Requ
 		ring = 0
 	}
 	b := r.NewBranch(req, tx, fwd, cancel, nil)
-	b.Hidden, b.Rewrite = hidden, rewrite
+	b.Hidden = hidden
+	b.rewrite = rewrite
 	if err := b.Start(context.Background()); err != nil {
 		r.Log.Debug("relay failed", "method", string(req.Method), "destination", fwd.Destination(), "error", err)
 		b.ReplyError(err)
 		return Outcome{Relayed: true}
 	}
-	return b.Run(nil, noAnswer, ring)
+	var retry func(int) bool
+	if onTimeout != nil {
+		retry = func(code int) bool { return code == 0 } // answered below
+	}
+	out := b.Run(retry, noAnswer, ring)
+	if !out.Relayed && out.Final == nil {
+		if errors.Is(out.Err, sip.ErrTransactionTimeout) {
+			onTimeout()
+		}
+		b.ReplyError(out.Err)
+		out.Relayed = true
+	}
+	return out
 }
 
 // upstreamVia pops the proxy's Via off a downstream response; for a

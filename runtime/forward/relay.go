@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -25,17 +26,35 @@ type Relay struct {
 	Log    *slog.Logger
 	// Final is told every final status sent upstream; nil means nobody.
 	Final func(code int)
+	// banner is the Server header of the proxy's own answers, nil for
+	// none (SetServerHeader).
+	banner atomic.Pointer[sip.Header]
 }
 
 // Reply answers req on its server transaction and reports the final code.
 func (r *Relay) Reply(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
-	if err := tx.Respond(intake.NewResponse(req, code, reason)); err != nil {
+	res := intake.NewResponse(req, code, reason)
+	if h := r.banner.Load(); h != nil {
+		res.AppendHeader(*h)
+	}
+	if err := tx.Respond(res); err != nil {
 		r.Log.Debug("reply failed", "code", code, "call_id", sipmsg.CallID(req), "error", err)
 		return
 	}
 	if code >= 200 {
 		r.final(code)
 	}
+}
+
+// SetServerHeader sets the Server header of the proxy's own answers;
+// "" writes none (the default: a scanner learns nothing).
+func (r *Relay) SetServerHeader(v string) {
+	if v == "" {
+		r.banner.Store(nil)
+		return
+	}
+	h := sip.Header(sip.NewHeader("Server", v))
+	r.banner.Store(&h)
 }
 
 func (r *Relay) final(code int) {
@@ -62,6 +81,30 @@ func (r *Relay) WriteUpstream(res *sip.Response, req *sip.Request) {
 // routing). req itself is never modified, so the responses sipgo builds
 // from it (100, 487, errors) still go upstream (P1).
 func (r *Relay) Copy(req *sip.Request, dest, transport string, rr bool, loop uint64) *sip.Request {
+	return r.CopyWith(req, dest, transport, rr, loop, nil)
+}
+
+// CopyOptions changes what Copy builds, for in-dialog routing and topology
+// hiding.
+type CopyOptions struct {
+	// RURI replaces the Request-URI when set.
+	RURI *sip.Uri
+	// Routes replaces the Route headers left after ours when
+	// ReplaceRoutes is set (the dialog's stored route set).
+	Routes        []sip.Uri
+	ReplaceRoutes bool
+	// Hide strips the Via and Record-Route entries of the sender's side
+	// (topology hiding): only this proxy's stay.
+	Hide bool
+	// Contact replaces the request's Contact when set.
+	Contact *sip.ContactHeader
+}
+
+// CopyWith is Copy changed by o (nil: none).
+func (r *Relay) CopyWith(req *sip.Request, dest, transport string, rr bool, loop uint64, o *CopyOptions) *sip.Request {
+	if o == nil {
+		o = &noOptions
+	}
 	s := r.Self
 	tp := sipmsg.UpperTransport(transport)
 	method := req.Method
@@ -70,7 +113,11 @@ func (r *Relay) Copy(req *sip.Request, dest, transport string, rr bool, loop uin
 		// the case it was sent with (intake checked they match).
 		method = c.MethodName
 	}
-	fwd := sip.NewRequest(method, req.Recipient)
+	ruri := req.Recipient
+	if o.RURI != nil {
+		ruri = *o.RURI
+	}
+	fwd := sip.NewRequest(method, ruri)
 	fwd.SipVersion = req.SipVersion
 	fwd.AppendHeader(s.NewVia(tp, loop))
 	if rr {
@@ -84,6 +131,9 @@ func (r *Relay) Copy(req *sip.Request, dest, transport string, rr bool, loop uin
 	for _, h := range req.Headers() {
 		switch h := h.(type) {
 		case *sip.ViaHeader:
+			if o.Hide {
+				continue
+			}
 			if prevVia {
 				prevVia = false
 				v := h.Clone()
@@ -105,8 +155,25 @@ func (r *Relay) Copy(req *sip.Request, dest, transport string, rr bool, loop uin
 				}
 				popping = false
 			}
+			if o.ReplaceRoutes {
+				continue
+			}
+		case *sip.RecordRouteHeader:
+			if o.Hide {
+				continue
+			}
+		case *sip.ContactHeader:
+			if o.Contact != nil {
+				fwd.AppendHeader(o.Contact)
+				continue
+			}
 		}
 		fwd.AppendHeader(h)
+	}
+	if o.ReplaceRoutes {
+		for i := range o.Routes {
+			fwd.AppendHeader(&sip.RouteHeader{Address: o.Routes[i]})
+		}
 	}
 	if mf {
 		// RFC 3261 §16.6 step 3: a request without Max-Forwards is
@@ -126,6 +193,8 @@ func (r *Relay) Copy(req *sip.Request, dest, transport string, rr bool, loop uin
 	}
 	return fwd
 }
+
+var noOptions CopyOptions
 
 // markReceived adds received (and fills rport) to the previous hop's Via
 // (RFC 3261 §18.2.1, RFC 3581).

@@ -1,20 +1,15 @@
-// Package intake is the first step of every request: RFC 3261 §16.3
-// validation, the UDP framing fix-up that runs before parsing, and the
-// graph's read-only view of a request. Everything here is a function of
+// Package intake is the first step of every request sipgo parsed: RFC
+// 3261 §16.3 validation and the graph's read-only view of a request (the
+// raw checks before parsing, the Content-Length framing included, are
+// runtime/sanity's, run by runtime/edge). Everything here is a function of
 // the message (and of the proxy's loop check); nothing sends.
 package intake
 
 import (
-	"bytes"
-	"strconv"
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
 )
-
-// BadContentLength marks a datagram whose Content-Length did not match its
-// body; contentLengthFilter adds it so that Validate can answer 400.
-const BadContentLength = "X-Sipfront-Bad-Content-Length"
 
 // Validator applies RFC 3261 §16.3 to requests. It is built once and
 // shared; it holds no per-request state.
@@ -52,8 +47,6 @@ func (v *Validator) Validate(req *sip.Request) (int, string) {
 	}
 	hs := ScanHeaders(req)
 	switch {
-	case hs.BadContentLength:
-		return 400, "Content-Length does not match the body"
 	case hs.Repeated != "":
 		return 400, "Multiple " + hs.Repeated + " headers"
 	case hs.MaxForwards != nil && hs.MaxForwards.Val() == 0:
@@ -89,10 +82,9 @@ func KnownScheme(scheme string) bool {
 // HeaderScan is what Validate learns from one pass over the headers.
 type HeaderScan struct {
 	// Repeated names the first single-value header that appears twice.
-	Repeated         string
-	MaxForwards      *sip.MaxForwardsHeader
-	ProxyRequire     sip.Header
-	BadContentLength bool
+	Repeated     string
+	MaxForwards  *sip.MaxForwardsHeader
+	ProxyRequire sip.Header
 }
 
 // ScanHeaders walks the headers once, allocating nothing.
@@ -118,11 +110,8 @@ func ScanHeaders(req *sip.Request) HeaderScan {
 			hs.MaxForwards = h
 		case *sip.ViaHeader, *sip.RouteHeader, *sip.RecordRouteHeader, *sip.ContactHeader:
 		default:
-			switch name := h.Name(); {
-			case strings.EqualFold(name, "Proxy-Require"):
+			if strings.EqualFold(h.Name(), "Proxy-Require") {
 				hs.ProxyRequire = h
-			case strings.EqualFold(name, BadContentLength):
-				hs.BadContentLength = true
 			}
 		}
 	}
@@ -172,62 +161,4 @@ func NewResponse(req *sip.Request, code int, reason string) *sip.Response {
 		res.AppendHeader(sip.NewHeader("Unsupported", Unsupported(req)))
 	}
 	return res
-}
-
-// ContentLengthFilter runs on every UDP datagram before parsing. Octets
-// after the body that Content-Length announces are cut off (RFC 3261
-// §18.3: a datagram's extra octets are ignored). A Content-Length larger
-// than the body, negative or not a number would make sipgo drop the
-// message silently; instead the length is corrected and the datagram is
-// marked, so that Validate answers 400. Streams are left alone: there
-// Content-Length is the framing.
-func ContentLengthFilter(info sip.TransportReadProps, data []byte) ([]byte, error) {
-	if info.Transport != "UDP" {
-		return data, nil
-	}
-	end := bytes.Index(data, []byte("\r\n\r\n"))
-	if end < 0 {
-		return data, nil
-	}
-	start, stop, ok := findContentLength(data[:end+2])
-	if !ok {
-		return data, nil
-	}
-	body := len(data) - end - 4
-	n, err := strconv.Atoi(string(bytes.TrimSpace(data[start:stop])))
-	switch {
-	case err == nil && n == body:
-		return data, nil
-	case err == nil && n >= 0 && n < body:
-		return data[:end+4+n], nil
-	}
-	out := make([]byte, 0, len(data)+64)
-	out = append(out, data[:start]...)
-	out = append(out, ' ')
-	out = strconv.AppendInt(out, int64(body), 10)
-	out = append(out, "\r\n"+BadContentLength+": 1"...)
-	out = append(out, data[stop:]...)
-	return out, nil
-}
-
-// findContentLength locates the value of the Content-Length (or "l")
-// header in a header block; start and stop delimit the value.
-func findContentLength(head []byte) (start, stop int, ok bool) {
-	for i := 0; i < len(head); {
-		eol := bytes.Index(head[i:], []byte("\r\n"))
-		if eol < 0 {
-			return 0, 0, false
-		}
-		line := head[i : i+eol]
-		if c := line[0:min(1, len(line))]; len(c) == 1 && (c[0]|0x20 == 'c' || c[0]|0x20 == 'l') {
-			if colon := bytes.IndexByte(line, ':'); colon > 0 {
-				name := bytes.TrimSpace(line[:colon])
-				if bytes.EqualFold(name, []byte("Content-Length")) || bytes.EqualFold(name, []byte("l")) {
-					return i + colon + 1, i + eol, true
-				}
-			}
-		}
-		i += eol + 2
-	}
-	return 0, 0, false
 }

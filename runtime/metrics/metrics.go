@@ -56,6 +56,9 @@ type Metrics struct {
 	relayC    cache[graph.ID]
 	failoverC cache[failoverKey]
 	changeC   cache[graph.ID]
+
+	// regs is set by AttachRegistrar; nil: no registrar metrics.
+	regs *registrations
 }
 
 type requestKey struct {

@@ -20,7 +20,9 @@ func (NoRegistrations) Registered(string) bool { return false }
 type NoAuth struct{}
 
 // Authenticate implements graph.Authenticator.
-func (NoAuth) Authenticate(*graph.Auth, *graph.Request) (string, bool) { return "", false }
+func (NoAuth) Authenticate(*graph.Auth, *graph.Request) graph.AuthVerdict {
+	return graph.AuthVerdict{Outcome: graph.AuthChallenge}
+}
 
 // AllCarriers is carrier state before there is one: every carrier is
 // available.

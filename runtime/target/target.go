@@ -25,6 +25,9 @@ type Target struct {
 	Addr, Transport string
 	// Member is set when the target is a pool member, nil otherwise.
 	Member *graph.Member
+	// URI is the Request-URI to send with (a registered contact); "" keeps
+	// the request's own.
+	URI string
 	// Carrier is set when the target is a PSTN carrier, nil otherwise.
 	Carrier *graph.Carrier
 }

@@ -72,6 +72,11 @@ type proxyProc struct {
 func startProxy(t *testing.T, policy, proxyAddr string, args ...string) *proxyProc {
 	t.Helper()
 	p := &proxyProc{log: newTail(1 << 20), addr: proxyAddr, done: make(chan struct{})}
+	if !hasFlag(args, "--state-dir") {
+		// Each proxy keeps its registrations in its own directory: never
+		// the host's default, never another test's.
+		args = append(args, "--state-dir", t.TempDir())
+	}
 	p.cmd = exec.Command(binary, append([]string{"serve", policy}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
@@ -86,6 +91,16 @@ func startProxy(t *testing.T, policy, proxyAddr string, args ...string) *proxyPr
 	})
 	p.waitReady(t)
 	return p
+}
+
+// hasFlag reports whether args hold flag (as "--flag value" or "--flag=value").
+func hasFlag(args []string, flag string) bool {
+	for _, a := range args {
+		if a == flag || strings.HasPrefix(a, flag+"=") {
+			return true
+		}
+	}
+	return false
 }
 
 // waitReady polls with OPTIONS until the proxy answers, the process exits

@@ -4,6 +4,7 @@ credentials "subscribers" {
   # ERROR subscribers.csv:4:17: Invalid HA1
   # ERROR subscribers.csv:5:1: Invalid CSV Row
   # ERROR subscribers.csv:6:1: Duplicate Credentials Row
+  # ERROR subscribers.csv:7:51: Invalid HA1
 }
 
 aliases "dids" {

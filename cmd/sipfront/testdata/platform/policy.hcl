@@ -69,8 +69,9 @@ route "register" {
 
 route "subscriber" {
   when = "is_local(ruri.host) && registered(ruri.user)"
-  to   = registrar
-  fork = "parallel"
+  to           = registrar
+  fork         = "serial"
+  fork_timeout = "15s"
 }
 
 route "pstn" {

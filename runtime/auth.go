@@ -1,0 +1,87 @@
+package runtime
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/auth"
+	"github.com/sipfront/sipfront/runtime/intake"
+)
+
+// AuthService is the digest-auth part of the state that also builds the
+// challenges and follows reloads: runtime/auth.Service. A Config.Auth that
+// implements it makes the proxy serve auth and credentials blocks.
+type AuthService interface {
+	graph.Authenticator
+	// Challenge returns the challenge header values for a request from src.
+	Challenge(a *graph.Auth, src netip.Addr, stale bool) []string
+	// Reload moves the service to a new graph (stores, throttle limits).
+	Reload(g *graph.Graph) error
+}
+
+// authService returns Config.Auth as an AuthService, nil when it is not one.
+func (s *Server) authService() AuthService {
+	a, _ := s.cfg.Auth.(AuthService)
+	return a
+}
+
+// servedWithAuth adds the kinds an auth service serves to sv.
+func servedWithAuth(sv Served) Served {
+	sv.Kinds[graph.KindAuth] = true
+	sv.Kinds[graph.KindCredentials] = true
+	return sv
+}
+
+// authReply answers a request that an auth stage stopped with a challenge
+// (407 Proxy-Authenticate, 401 WWW-Authenticate for REGISTER, one header
+// per offered algorithm) or with 503 and Retry-After when the credential
+// store cannot answer. It reports whether it answered.
+func (s *Server) authReply(req *sip.Request, tx sip.ServerTransaction, v *intake.View, d *graph.Decision) bool {
+	svc := s.authService()
+	if d.Auth == nil || svc == nil {
+		return false
+	}
+	var res *sip.Response
+	switch {
+	case d.Action == graph.ActionChallenge:
+		code, reason, name := auth.ChallengeStatus(string(req.Method))
+		res = intake.NewResponse(req, code, reason)
+		for _, val := range svc.Challenge(d.Auth, v.R.Source.IP, d.AuthVerdict.Outcome == graph.AuthStale) {
+			res.AppendHeader(sip.NewHeader(name, val))
+		}
+	case d.AuthVerdict.Outcome == graph.AuthUnavailable && d.Action == graph.ActionReply:
+		res = intake.NewResponse(req, d.Status, d.Reason)
+		res.AppendHeader(sip.NewHeader("Retry-After", auth.RetryAfter(d.AuthVerdict.RetryAfter)))
+	default:
+		return false
+	}
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("auth reply failed", "code", res.StatusCode, "error", err)
+		return true
+	}
+	s.obs.Response(res.StatusCode)
+	return true
+}
+
+// consumeCredentials removes the digest credentials from a request about to
+// be relayed after an auth stage applied: credentials never reach a PBX or
+// a carrier (Kamailio's consume_credentials). Header names compare
+// case-insensitively; sipgo's RemoveHeader does not (P8), so each header is
+// removed by the exact name it was parsed with.
+func consumeCredentials(fwd *sip.Request) {
+	for {
+		name := ""
+		for _, h := range fwd.Headers() {
+			if n := h.Name(); strings.EqualFold(n, "Proxy-Authorization") || strings.EqualFold(n, "Authorization") {
+				name = n
+				break
+			}
+		}
+		if name == "" || !fwd.RemoveHeader(name) {
+			return
+		}
+	}
+}

@@ -1,0 +1,192 @@
+package dialog
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// Side says which party of a dialog sent a request.
+type Side uint8
+
+// Sides of a dialog.
+const (
+	// Caller is the party that sent the initial INVITE (From tag).
+	Caller Side = iota + 1
+	// Callee is the party that answered it (To tag).
+	Callee
+)
+
+// Party is one side of a dialog as the proxy saw it.
+type Party struct {
+	// Contact is where in-dialog requests to the party go (its Contact
+	// URI); nil when it sent none.
+	Contact *sip.Uri
+	// Addr and Transport are where the party is reached: the caller's
+	// source address (NAT), the callee's target.
+	Addr, Transport string
+	// Routes is the route set toward the party beyond this proxy, in the
+	// order the Route headers take (the proxies between us and it).
+	Routes []sip.Uri
+}
+
+// Legs is what the proxy learnt of both parties. It is written by Record
+// and Answer before the dialog is confirmed and only read afterwards.
+type Legs struct {
+	Caller, Callee Party
+	// From and To are the headers of the initial INVITE (To without the
+	// callee's tag), for the BYE the proxy sends itself.
+	From *sip.FromHeader
+	To   *sip.ToHeader
+	// Token is the user part of the Contact the proxy shows each side
+	// when topology hiding is on ("" otherwise); an in-dialog request to
+	// it must belong to this dialog. Dialogs are found by Call-ID and
+	// tags, which topology hiding leaves alone; masking the Call-ID would
+	// need an index by token.
+	Token string
+}
+
+// Record stores what the initial INVITE req tells of the caller: its
+// Contact, source address, the Record-Route entries of the proxies before
+// us (its route set) and From/To. hide asks for a topology-hiding token.
+func (t *Table) Record(callID, fromTag string, req *sip.Request, hide bool) *Legs {
+	l := &Legs{Caller: Party{Addr: req.Source(), Transport: strings.ToLower(req.Transport())}}
+	if c := req.Contact(); c != nil {
+		l.Caller.Contact = c.Address.Clone()
+	}
+	for _, h := range req.Headers() {
+		if rr, ok := h.(*sip.RecordRouteHeader); ok {
+			l.Caller.Routes = append(l.Caller.Routes, *rr.Address.Clone())
+		}
+	}
+	if f := req.From(); f != nil {
+		l.From = &sip.FromHeader{DisplayName: f.DisplayName, Address: *f.Address.Clone(), Params: f.Params.Clone()}
+	}
+	if to := req.To(); to != nil {
+		l.To = &sip.ToHeader{DisplayName: to.DisplayName, Address: *to.Address.Clone(), Params: to.Params.Clone()}
+	}
+	if hide {
+		l.Token = newToken()
+	}
+	sh := t.shardFor(callID)
+	sh.mu.Lock()
+	e := sh.find(callID, fromTag)
+	if e != nil {
+		l.Callee.Addr, l.Callee.Transport = e.d.Addr, e.d.Transport
+		e.d.Legs = l
+		e.d.CallerCSeq = cseqOf(req)
+	}
+	sh.mu.Unlock()
+	return l
+}
+
+// Answer stores what the 2xx res tells of the callee: its Contact and the
+// Record-Route entries of the proxies after us, reversed (its route set),
+// and the dialog's current target address. isOwn recognises this proxy's
+// entries.
+func (t *Table) Answer(callID, fromTag string, res *sip.Response, isOwn func(*sip.Uri) bool) {
+	var contact *sip.Uri
+	if c := res.Contact(); c != nil {
+		contact = c.Address.Clone()
+	}
+	var routes []sip.Uri
+	for _, h := range res.Headers() {
+		rr, ok := h.(*sip.RecordRouteHeader)
+		if !ok {
+			continue
+		}
+		if isOwn(&rr.Address) {
+			break // the entries after ours are the caller's side
+		}
+		routes = append(routes, *rr.Address.Clone())
+	}
+	for i, j := 0, len(routes)-1; i < j; i, j = i+1, j-1 {
+		routes[i], routes[j] = routes[j], routes[i]
+	}
+	sh := t.shardFor(callID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e := sh.find(callID, fromTag)
+	if e == nil || e.d.Legs == nil {
+		return
+	}
+	l := *e.d.Legs // a new value: readers may hold the old one
+	l.Callee = Party{Contact: contact, Addr: e.d.Addr, Transport: e.d.Transport, Routes: routes}
+	e.d.Legs = &l
+}
+
+// Verdict is the result of matching an in-dialog request.
+type Verdict uint8
+
+// Verdicts of Match.
+const (
+	// Known: the request belongs to a tracked dialog and its CSeq is new.
+	Known Verdict = iota + 1
+	// Unknown: no tracked dialog has these Call-ID and tags.
+	Unknown
+	// OldCSeq: the CSeq is not higher than the last one from that party.
+	OldCSeq
+)
+
+// Match finds the dialog of an in-dialog request by Call-ID and tags, in
+// either direction, and says which party sent it. While the dialog is
+// early (no 2xx yet), any To tag from the caller matches (PRACK, UPDATE).
+// For methods other than ACK and CANCEL the CSeq must be higher than the
+// sender's last one; it is then recorded.
+func (t *Table) Match(callID, fromTag, toTag string, cseq uint32, method sip.RequestMethod) (Dialog, Side, Verdict) {
+	sh := t.shardFor(callID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	side := Caller
+	e := sh.find(callID, fromTag)
+	if e == nil || (e.d.Established && e.d.ToTag != toTag) {
+		side = Callee
+		if e = sh.find(callID, toTag); e == nil || e.d.ToTag != fromTag {
+			return Dialog{}, 0, Unknown
+		}
+	}
+	if method == sip.ACK || method == sip.CANCEL {
+		return e.d, side, Known
+	}
+	last := &e.d.CallerCSeq
+	if side == Callee {
+		last = &e.d.CalleeCSeq
+	}
+	if *last != 0 && cseq <= *last {
+		return e.d, side, OldCSeq
+	}
+	*last = cseq
+	return e.d, side, Known
+}
+
+func cseqOf(req *sip.Request) uint32 {
+	if c := req.CSeq(); c != nil {
+		return c.SeqNo
+	}
+	return 0
+}
+
+// newToken returns a random topology-hiding token.
+func newToken() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Other returns the party that is not side.
+func (l *Legs) Other(side Side) *Party {
+	if side == Caller {
+		return &l.Callee
+	}
+	return &l.Caller
+}
+
+// Of returns side's party.
+func (l *Legs) Of(side Side) *Party {
+	if side == Caller {
+		return &l.Caller
+	}
+	return &l.Callee
+}

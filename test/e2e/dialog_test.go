@@ -1,0 +1,181 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// dialogPolicy is a one-member policy for the dialog tests; proxyExtra goes
+// into the proxy block.
+func dialogPolicy(proxyPort int, box, proxyExtra string) string {
+	return fmt.Sprintf(`proxy {
+  listen    = ["udp:%[1]s"]
+  advertise = %[1]q
+  admin     = ""
+%[3]s
+}
+
+pool "boxes" {
+  member "box" { uri = "sip:%[2]s" }
+}
+
+route "default" {
+  to = pool.boxes
+}
+`, addr(proxyPort), box, proxyExtra)
+}
+
+// startDialogProxy starts a caller on 127.0.0.1, a box on boxIP and the
+// proxy between them.
+func startDialogProxy(t *testing.T, boxIP, proxyExtra string) (caller, box *rawUA, proxy string) {
+	t.Helper()
+	caller, box = newRawUA(t, "alice", "127.0.0.1"), newRawUA(t, "box", boxIP)
+	port := freePort(t)
+	p := startProxy(t, writePolicy(t, dialogPolicy(port, box.addr, proxyExtra)), addr(port))
+	return caller, box, p.addr
+}
+
+// TestDialogValidation: an in-dialog request for a dialog the proxy does
+// not know gets 481 and is never relayed; a forged route set gets 403; a
+// CSeq that does not increase gets 400; the real BYE goes through and the
+// dialog is then unknown.
+func TestDialogValidation(t *testing.T) {
+	caller, box, proxy := startDialogProxy(t, "127.0.0.1", "")
+	own := "<sip:" + proxy + ";lr>"
+
+	stranger := &rawDialog{ua: caller, callID: randTag() + "@nowhere", local: "<sip:eve@outside.example>",
+		remote: "<sip:bob@sipfront.test>", localTag: randTag(), remoteTag: randTag(),
+		target: "sip:bob@" + box.addr, routes: []string{own}, cseq: 7, proxy: proxy}
+	if got := transact(t, stranger, sip.BYE, nil, 0); got != 481 {
+		t.Fatalf("BYE with an unknown To tag: %d, want 481", got)
+	}
+
+	cd, bd := rawCall(t, caller, box, proxy, "bob")
+	for name, routes := range map[string][]string{
+		"a foreign first Route":    {"<sip:127.0.0.1:9;lr>"},
+		"a Route added after ours": {own, "<sip:127.0.0.1:9;lr>"},
+	} {
+		caller.send(t, proxy, cd.request("INFO", routes, nil))
+		if got := caller.final(t, sip.INFO, 10*time.Second).StatusCode; got != 403 {
+			t.Errorf("INFO with %s: %d, want 403", name, got)
+		}
+	}
+	cd.cseq-- // the next request repeats the last CSeq
+	caller.send(t, proxy, cd.request("INFO", nil, nil))
+	if got := caller.final(t, sip.INFO, 10*time.Second).StatusCode; got != 400 {
+		t.Errorf("INFO with a CSeq that did not increase: %d, want 400", got)
+	}
+	if got := transact(t, bd, sip.INFO, caller, 200); got != 200 {
+		t.Errorf("INFO from the box: %d, want 200", got)
+	}
+	// The box must have received nothing refused: the next request it
+	// sees is the BYE.
+	if got := transact(t, cd, sip.BYE, box, 200); got != 200 {
+		t.Fatalf("BYE: %d, want 200", got)
+	}
+	if got := transact(t, cd, sip.BYE, nil, 0); got != 481 {
+		t.Errorf("BYE after the dialog ended: %d, want 481", got)
+	}
+}
+
+// TestDialogDeadBox: a box that dies mid-call does not leave the caller's
+// BYE waiting 32 s: it gets 408 within in_dialog_timeout, and the dialog
+// is gone.
+func TestDialogDeadBox(t *testing.T) {
+	caller, box, proxy := startDialogProxy(t, "127.0.0.1", `  in_dialog_timeout = "2s"`)
+	cd, _ := rawCall(t, caller, box, proxy, "bob")
+	box.conn.Close() // the box dies
+	start := time.Now()
+	caller.send(t, proxy, cd.request("BYE", nil, nil))
+	res := caller.final(t, sip.BYE, 10*time.Second)
+	took := time.Since(start)
+	if res.StatusCode != 408 || took > 2*time.Second+1500*time.Millisecond {
+		t.Fatalf("BYE to a dead box: %d after %v, want 408 within 2s (+1.5s slack)", res.StatusCode, took)
+	}
+	if got := transact(t, cd, sip.BYE, nil, 0); got != 481 {
+		t.Errorf("BYE after the 408: %d, want 481 (the dialog ended)", got)
+	}
+}
+
+// TestMaxCallDuration: a call longer than max_call_duration gets a BYE on
+// each side from the proxy, each as the other party would send it.
+func TestMaxCallDuration(t *testing.T) {
+	caller, box, proxy := startDialogProxy(t, "127.0.0.1", `  max_call_duration = "2s"`)
+	cd, bd := rawCall(t, caller, box, proxy, "bob")
+	for _, c := range []struct {
+		ua       *rawUA
+		from, to string
+		cseqOver int
+	}{
+		{box, cd.localTag, bd.localTag, 1},
+		{caller, bd.localTag, cd.localTag, 0},
+	} {
+		bye := c.ua.request(t, sip.BYE, 10*time.Second)
+		ft, _ := bye.From().Params.Get("tag")
+		tt, _ := bye.To().Params.Get("tag")
+		if ft != c.from || tt != c.to || bye.CallID().Value() != cd.callID || int(bye.CSeq().SeqNo) <= c.cseqOver {
+			t.Errorf("%s got BYE From tag %s To tag %s Call-ID %s CSeq %d; want %s, %s, %s, above %d",
+				c.ua.name, ft, tt, bye.CallID().Value(), bye.CSeq().SeqNo, c.from, c.to, cd.callID, c.cseqOver)
+		}
+		c.ua.respond(t, bye, 200, "", "", nil)
+	}
+	if got := transact(t, cd, sip.BYE, nil, 0); got != 481 {
+		t.Errorf("BYE after max_call_duration: %d, want 481", got)
+	}
+}
+
+// TestTopologyHiding captures every message the proxy sends to the outside
+// caller during two calls (re-INVITEs and hang-ups in both directions) and
+// finds no address of the box (127.0.0.2) outside the SDP; nor does the box
+// see the caller's.
+func TestTopologyHiding(t *testing.T) {
+	caller, box, proxy := startDialogProxy(t, "127.0.0.2", `  topology_hiding = true`)
+	for i, hangUpFrom := range []string{"box", "caller"} {
+		cd, bd := rawCall(t, caller, box, proxy, fmt.Sprint("bob", i))
+		reinvite(t, cd, box)
+		reinvite(t, bd, caller)
+		if got := transact(t, bd, sip.INFO, caller, 200); got != 200 {
+			t.Errorf("INFO from the box: %d", got)
+		}
+		var got int
+		if hangUpFrom == "box" {
+			got = transact(t, bd, sip.BYE, caller, 200)
+		} else {
+			got = transact(t, cd, sip.BYE, box, 200)
+		}
+		if got != 200 {
+			t.Fatalf("BYE from the %s: %d, want 200", hangUpFrom, got)
+		}
+	}
+	check := func(who string, msgs [][]byte, secret string) {
+		for _, m := range msgs {
+			head, _, _ := bytes.Cut(m, []byte("\r\n\r\n"))
+			if bytes.Contains(head, []byte(secret)) {
+				t.Errorf("%s received %q outside the body:\n%s", who, secret, head)
+			}
+		}
+	}
+	check("the caller", caller.received(), "127.0.0.2")
+	check("the box", box.received(), caller.addr)
+	if n := len(caller.received()); n < 10 {
+		t.Errorf("the caller received only %d messages", n)
+	}
+}
+
+// reinvite sends a re-INVITE from d, has peer answer 200 and sends the ACK.
+func reinvite(t *testing.T, d *rawDialog, peer *rawUA) {
+	t.Helper()
+	d.ua.send(t, d.proxy, d.request("INVITE", nil, sdp(strings.Split(d.ua.addr, ":")[0])))
+	in := peer.request(t, sip.INVITE, 10*time.Second)
+	peer.respond(t, in, 200, "", "<sip:"+peer.name+"@"+peer.addr+">", sdp(strings.Split(peer.addr, ":")[0]))
+	if res := d.ua.final(t, sip.INVITE, 10*time.Second); res.StatusCode != 200 {
+		t.Fatalf("re-INVITE from %s: %d", d.ua.name, res.StatusCode)
+	}
+	d.ua.send(t, d.proxy, d.request("ACK", nil, nil))
+	peer.request(t, sip.ACK, 10*time.Second)
+}
