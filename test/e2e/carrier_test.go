@@ -627,12 +627,19 @@ func ctlCarriers(t *testing.T, url string) []carrierJSON {
 // TestCarrierHangsUp: the carrier ends the calls. Its BYE comes back to
 // the Contact the proxy gave it (the exit) and reaches the caller's real
 // Contact; every message the carrier receives names only the exit, in Via,
-// Record-Route and Contact, answers included.
+// Record-Route and Contact, answers included. The same holds with the
+// proxy's topology hiding on, which then gives the Contact.
 func TestCarrierHangsUp(t *testing.T) {
 	needSipp(t)
+	for _, hiding := range []bool{false, true} {
+		t.Run(fmt.Sprintf("topology_hiding=%v", hiding), func(t *testing.T) { carrierHangsUp(t, hiding) })
+	}
+}
+
+func carrierHangsUp(t *testing.T, hiding bool) {
 	hanger := &carrierBox{name: "hanger", scen: "uas_hangup.xml", attrs: "prefixes = [\"1\"]", args: []string{"-d", "200"}}
 	const calls = 10
-	p, msgs := callOneCarrier(t, hanger, caller{scenario: "uac_hungup.xml", service: "13125550100", calls: calls, rate: 10})
+	p, msgs := callOneCarrier(t, hanger, caller{scenario: "uac_hungup.xml", service: "13125550100", calls: calls, rate: 10}, hiding)
 	oks := 0
 	for _, m := range msgs {
 		checkOnlyExit(t, "hanger", m, p.addr, addr(hanger.port))
@@ -647,11 +654,15 @@ func TestCarrierHangsUp(t *testing.T) {
 
 // callOneCarrier puts the proxy in front of one carrier, places the calls
 // (all must succeed) and returns the proxy and what the carrier received.
-func callOneCarrier(t *testing.T, box *carrierBox, c caller) (*proxyProc, []sipMessage) {
+func callOneCarrier(t *testing.T, box *carrierBox, c caller, hiding ...bool) (*proxyProc, []sipMessage) {
 	t.Helper()
 	startCarriers(t, []*carrierBox{box})
 	port := freePort(t)
-	p := startProxy(t, writePolicy(t, carrierPolicy(port, []*carrierBox{box})), addr(port))
+	policy := carrierPolicy(port, []*carrierBox{box})
+	if len(hiding) > 0 && hiding[0] {
+		policy = strings.Replace(policy, "proxy {\n", "proxy {\n  topology_hiding = true\n", 1)
+	}
+	p := startProxy(t, writePolicy(t, policy), addr(port))
 	r := runCaller(t, p.addr, c)
 	checkCaller(t, r, c.calls)
 	box.sipp.stop(t)
