@@ -28,8 +28,9 @@ func (s *Server) authService() AuthService {
 	return a
 }
 
-// servedWithAuth adds the kinds an auth service serves to sv.
-func servedWithAuth(sv Served) Served {
+// WithAuth returns sv with the kinds an AuthService serves (auth and
+// credentials blocks); New adds them when Config.Auth is one.
+func (sv Served) WithAuth() Served {
 	sv.Kinds[graph.KindAuth] = true
 	sv.Kinds[graph.KindCredentials] = true
 	return sv
@@ -64,6 +65,27 @@ func (s *Server) authReply(req *sip.Request, tx sip.ServerTransaction, v *intake
 	}
 	s.obs.Response(res.StatusCode)
 	return true
+}
+
+// outbound returns what every copy of an initial request needs after its
+// decision, or nil: the digest credentials consumed when an auth stage
+// applied, and the R-URI user a DID alias mapped (routes decided on the
+// mapped user; the box must receive it too, as alias_db_lookup does).
+func outbound(v *intake.View, d *graph.Decision) func(fwd *sip.Request) {
+	consume := d.Auth != nil
+	alias := d.Alias != nil
+	if !consume && !alias {
+		return nil
+	}
+	user := v.R.RURI.User
+	return func(fwd *sip.Request) {
+		if consume {
+			consumeCredentials(fwd)
+		}
+		if alias {
+			fwd.Recipient.User = user
+		}
+	}
 }
 
 // consumeCredentials removes the digest credentials from a request about to

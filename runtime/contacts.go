@@ -50,12 +50,9 @@ func (s *Server) attachRegistrar(g *graph.Graph) {
 
 // register answers a REGISTER the graph handed to the registrar (RFC 3261
 // §10.3).
-//
-// A REGISTER that an auth stage authenticated may only bind its own
-// address of record: a user proven as alice cannot register bob's phone
-// (third-party registration would let one subscriber hijack another's
-// calls).
-func (s *Server) register(req *sip.Request, tx sip.ServerTransaction, d *graph.Decision) {
+// (An authenticated REGISTER binding another user's address of record is
+// refused before, by the auth stage's check_from.)
+func (s *Server) register(req *sip.Request, tx sip.ServerTransaction) {
 	if s.cfg.Registrar == nil {
 		s.relay.Reply(tx, req, 500, "Not served by this version of sipfront: register")
 		return
@@ -65,8 +62,6 @@ func (s *Server) register(req *sip.Request, tx sip.ServerTransaction, d *graph.D
 	switch {
 	case err != nil:
 		res = registrar.Result{Status: 400, Reason: err.Error()}
-	case d.AuthUser != "" && d.AuthUser != in.User:
-		res = registrar.Result{Status: 403, Reason: registrar.ReasonNotOwnAOR}
 	default:
 		res = s.cfg.Registrar.Register(&in)
 	}
@@ -100,18 +95,23 @@ func (s *Server) toContacts(req *sip.Request, tx sip.ServerTransaction, v *intak
 		s.relay.Reply(tx, req, 480, "Temporarily Unavailable")
 		return
 	}
-	fwd := s.contactCopy(req, t, recordRoutes(req.Method), d.Auth != nil)
+	fwd := s.contactCopy(req, t, recordRoutes(req.Method), outbound(v, d))
 	s.obs.Relay(t.ID)
 	s.forward(req, tx, fwd)
 }
 
 // contactCopy is the request for contact t: the contact as Request-URI,
-// sent where the REGISTER came from; consume removes the digest
-// credentials an auth stage checked (a phone never sees them either).
-func (s *Server) contactCopy(req *sip.Request, t target.Target, rr, consume bool) *sip.Request {
-	fwd := s.relay.Copy(req, t.Addr, t.Transport, rr, forward.LoopHash(req))
-	if consume {
-		consumeCredentials(fwd)
+// sent where the REGISTER came from; prep, when not nil, prepares it like
+// any other copy (credentials consumed, see outbound).
+func (s *Server) contactCopy(req *sip.Request, t target.Target, rr bool, prep func(*sip.Request)) *sip.Request {
+	return s.contactCopyWith(req, t, rr, prep, nil)
+}
+
+// contactCopyWith is contactCopy changed by o (topology hiding).
+func (s *Server) contactCopyWith(req *sip.Request, t target.Target, rr bool, prep func(*sip.Request), o *forward.CopyOptions) *sip.Request {
+	fwd := s.relay.CopyWith(req, t.Addr, t.Transport, rr, forward.LoopHash(req), o)
+	if prep != nil {
+		prep(fwd)
 	}
 	var u sip.Uri
 	if err := sip.ParseUri(t.URI, &u); err == nil {
@@ -146,7 +146,6 @@ func (s *Server) forkInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTrans
 		s.dialogs.Moved(cid, fromTag, targets[branch])
 		s.dialogs.Established(cid, fromTag, toTag)
 	})
-	branches := make([]fork.Branch, 0, it.Len())
 	targets = make([]target.Target, 0, it.Len())
 	qs := make([]int, 0, it.Len())
 	for i := 0; ; i++ {
@@ -154,9 +153,20 @@ func (s *Server) forkInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTrans
 		if !ok {
 			break
 		}
-		branches = append(branches, fork.NewSIPBranch(s.relay, s.contactCopy(req, t, true, d.Auth != nil), ring, up.Retransmission))
 		targets = append(targets, t)
 		qs = append(qs, it.Binding(i).Rank())
+	}
+	// The caller's side is recorded before any branch goes out: the
+	// dialog table needs it for validation, hiding and its own BYEs.
+	s.dialogs.Start(targets[0], cid, fromTag, v.R.From.User, v.R.To.User)
+	hide := g.Proxy.TopologyHiding
+	legs := s.dialogs.Record(cid, fromTag, req, hide)
+	up.SetRewrite(s.answered(req, cid, fromTag, legs, hide))
+	branches := make([]fork.Branch, 0, len(targets))
+	prep := outbound(v, d)
+	for _, t := range targets {
+		fwd := s.contactCopyWith(req, t, true, prep, s.hiding(legs, t.Transport))
+		branches = append(branches, fork.NewSIPBranch(s.relay, fwd, ring, up.Retransmission))
 		s.obs.Relay(t.ID)
 	}
 	plan := fork.Parallel(branches)
@@ -164,7 +174,6 @@ func (s *Server) forkInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTrans
 	if d.Route.Fork == graph.ForkSerial {
 		plan = fork.Serial(branches, qs, d.Route.ForkTimeout)
 	}
-	s.dialogs.Start(targets[0], cid, fromTag, v.R.From.User, v.R.To.User)
 	ctx, stop := cancelContext(cancelled)
 	defer stop()
 	if out := fork.Run(ctx, plan, up); out.Answered < 0 {

@@ -45,7 +45,7 @@ func (s *Server) initial(g *graph.Graph, req *sip.Request, tx sip.ServerTransact
 		}
 		if it := s.targets(v, &d); it != nil {
 			held = false
-			s.proxyInvite(g, req, tx, v, it, d.Auth != nil)
+			s.proxyInvite(g, req, tx, v, it, outbound(v, &d))
 			return
 		}
 		s.act(req, tx, v, &d)
@@ -54,7 +54,7 @@ func (s *Server) initial(g *graph.Graph, req *sip.Request, tx sip.ServerTransact
 	v, d := s.decide(g, req)
 	switch {
 	case d.Action == graph.ActionRegister:
-		s.register(req, tx, &d)
+		s.register(req, tx)
 	case toRegistered(&d):
 		s.toContacts(req, tx, v, &d)
 	default:
@@ -113,8 +113,8 @@ func (s *Server) act(req *sip.Request, tx sip.ServerTransaction, v *intake.View,
 		// automatic 100 Trying.
 	case d.Action == graph.ActionRelay && d.Member != nil:
 		fwd := s.relay.Copy(req, d.Member.Addr(), d.Member.Transport, recordRoutes(req.Method), forward.LoopHash(req))
-		if d.Auth != nil {
-			consumeCredentials(fwd)
+		if out := outbound(v, d); out != nil {
+			out(fwd)
 		}
 		s.forward(req, tx, fwd)
 	default:
@@ -146,9 +146,9 @@ func recordRoutes(m sip.RequestMethod) bool {
 // proxyInvite relays an initial INVITE to the targets of it, one after the
 // other (serial failover). The caller only sees the last answer. It owns
 // the INVITE's admission slot: the first answer from a target gives it
-// back, or proxyInvite does when it returns. consume removes the digest
-// credentials an auth stage checked from every copy.
-func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTransaction, v *intake.View, it target.Iterator, consume bool) {
+// back, or proxyInvite does when it returns. prep, when not nil, prepares
+// every copy (see outbound).
+func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTransaction, v *intake.View, it target.Iterator, prep func(*sip.Request)) {
 	held := true
 	release := func() {
 		if held {
@@ -188,8 +188,8 @@ func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTran
 	var out forward.Outcome
 	for {
 		fwd := s.relay.CopyWith(req, t.Addr, t.Transport, true, loop, s.hiding(legs, t.Transport))
-		if consume {
-			consumeCredentials(fwd)
+		if prep != nil {
+			prep(fwd)
 		}
 		if t.Carrier != nil {
 			s.toCarrier(fwd, t.Carrier, v.R.RURI.User)
@@ -284,8 +284,7 @@ func (s *Server) answered(req *sip.Request, cid, fromTag string, legs *dialog.Le
 		contact = s.self.HiddenContact(legs.Token, req.Transport())
 	}
 	return func(res *sip.Response) *sip.Response {
-		if res.IsSuccess() {
-			s.dialogs.Answer(cid, fromTag, res, s.self.IsOwn)
+		if res.IsSuccess() && s.dialogs.Answer(cid, fromTag, res, s.self.IsOwn) {
 			s.dialogs.Established(cid, fromTag, sipmsg.ToHeaderTag(res.To()))
 		}
 		if hide {

@@ -189,7 +189,7 @@ func New(cfg Config) (*Server, error) {
 	if s.cfg.Served.Kinds == nil {
 		s.cfg.Served = DefaultServed()
 		if s.authService() != nil {
-			s.cfg.Served = servedWithAuth(s.cfg.Served)
+			s.cfg.Served = s.cfg.Served.WithAuth()
 		}
 	}
 	if s.cfg.Registrar == nil {

@@ -16,13 +16,24 @@ import (
 // iterations reuse one nonce with increasing nc, as a phone does.
 func BenchmarkAuthenticate(b *testing.B) {
 	for _, tc := range []struct {
-		name string
-		alg  Algorithm
-		none bool
-	}{{"baseline-no-credentials", MD5, true}, {"md5", MD5, false}, {"sha256", SHA256, false}} {
+		name, user, password string
+		alg                  Algorithm
+		none                 bool
+	}{
+		{"baseline-no-credentials", "alice", "secret", MD5, true},
+		{"md5", "alice", "secret", MD5, false},
+		{"sha256", "alice", "secret", SHA256, false},
+		// An unknown user must cost what a wrong password costs.
+		{"md5-wrong-password", "alice", "guess", MD5, false},
+		{"md5-unknown-user", "mallory", "guess", MD5, false},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
 			s, a, _ := newTestService(b)
-			cl := client{user: "alice", password: "secret", alg: tc.alg}
+			a.MaxFailures = 0 // measure the verification, not the throttle's block
+			if err := s.Reload(&graph.Graph{Credentials: []*graph.Credentials{a.Credentials}, Auth: []*graph.Auth{a}}); err != nil {
+				b.Fatal(err)
+			}
+			cl := client{user: tc.user, password: tc.password, alg: tc.alg}
 			nonce := nonceOf(b, s, a, phone)
 			reqs := make([]*graph.Request, b.N)
 			for i := range reqs {
@@ -30,10 +41,10 @@ func BenchmarkAuthenticate(b *testing.B) {
 				if !tc.none {
 					h = cl.answer(nonce, "INVITE", "sip:100@example.com")
 				}
-				reqs[i] = request("INVITE", "100", "alice", h, phone)
+				reqs[i] = request("INVITE", "100", tc.user, h, phone)
 			}
 			want := graph.AuthOK
-			if tc.none {
+			if tc.none || tc.password != "secret" {
 				want = graph.AuthChallenge
 			}
 			b.ReportAllocs()
@@ -51,7 +62,8 @@ func BenchmarkAuthenticate(b *testing.B) {
 // cache, against a file store's lookup (a plain map) in the same run.
 func BenchmarkCacheHit(b *testing.B) {
 	creds := &graph.Credentials{ID: "credentials.f", Entries: map[string]string{}}
-	st := &PGStore{cache: newCache(cacheCapacity), ttl: time.Hour, now: time.Now}
+	st := &PGStore{cache: newCache(cacheCapacity), now: time.Now}
+	st.ttl.Store(int64(time.Hour))
 	users := make([]string, 1000)
 	for i := range users {
 		users[i] = fmt.Sprintf("user%04d", i)

@@ -45,10 +45,12 @@ const (
 // misses for one user cost one query, and while the database is down the
 // users still in the cache (even expired) keep working.
 type PGStore struct {
-	pool   *pgxpool.Pool
-	query  string
-	ttl    time.Duration
-	negTTL time.Duration
+	pool  *pgxpool.Pool
+	query string
+	// ttl and negTTL are the cache TTLs in ns; a reload changes them while
+	// lookups run.
+	ttl    atomic.Int64
+	negTTL atomic.Int64
 	cache  *cache
 	flight singleflight.Group
 	// downUntil is the Unix ns until which misses skip the database.
@@ -76,8 +78,9 @@ func OpenPostgres(c *graph.Credentials) (*PGStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("credentials %q: %w", c.Name, err)
 	}
-	return &PGStore{pool: pool, query: pc.Query, ttl: c.CacheTTL, negTTL: c.NegativeTTL,
-		cache: newCache(cacheCapacity), now: time.Now}, nil
+	st := &PGStore{pool: pool, query: pc.Query, cache: newCache(cacheCapacity), now: time.Now}
+	st.Configure(c)
+	return st, nil
 }
 
 // Ping checks that the database answers the credentials query, for the
@@ -95,11 +98,9 @@ func (s *PGStore) Close() { s.pool.Close() }
 
 // Configure applies a reloaded policy's cache TTLs; a changed DSN, query or
 // pool size needs a new store.
-func (s *PGStore) Configure(c *graph.Credentials) { s.ttl, s.negTTL = c.CacheTTL, c.NegativeTTL }
-
-// Same reports whether c can be served by s without reopening.
-func (s *PGStore) Same(c *graph.Credentials, prev *graph.Postgres) bool {
-	return c.Postgres != nil && prev != nil && *c.Postgres == *prev
+func (s *PGStore) Configure(c *graph.Credentials) {
+	s.ttl.Store(int64(c.CacheTTL))
+	s.negTTL.Store(int64(c.NegativeTTL))
 }
 
 // Lookup implements Store.
@@ -131,11 +132,11 @@ func (s *PGStore) Lookup(ctx context.Context, user, domain string) (Credential, 
 		if err != nil {
 			return nil, err
 		}
-		ttl := s.ttl
+		ttl := s.ttl.Load()
 		if !found {
-			ttl = s.negTTL
+			ttl = s.negTTL.Load()
 		}
-		ne := cacheEntry{cred: cred, found: found, expires: s.now().Add(ttl).UnixNano()}
+		ne := cacheEntry{cred: cred, found: found, expires: s.now().UnixNano() + ttl}
 		s.cache.put(key, ne, now)
 		return ne, nil
 	})

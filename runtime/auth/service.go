@@ -258,7 +258,7 @@ func (s *Service) Authenticate(a *graph.Auth, req *graph.Request) graph.AuthVerd
 	if th != nil {
 		if kind, blocked := th.Blocked(src, ans.Username, now); blocked {
 			s.Counters.Throttled.Add(1)
-			return graph.AuthVerdict{Outcome: graph.AuthThrottled, Reason: kind + " blocked", Silent: a.BlockDrop}
+			return graph.AuthVerdict{Outcome: graph.AuthThrottled, Reason: blockedReason[kind], Silent: a.BlockDrop}
 		}
 	}
 	switch {
@@ -272,6 +272,9 @@ func (s *Service) Authenticate(a *graph.Auth, req *graph.Request) graph.AuthVerd
 	}
 	return s.verify(a, th, req, &ans, now)
 }
+
+// blockedReason is the verdict's reason per blocked kind, built once.
+var blockedReason = map[string]string{"source": "source blocked", "user": "user blocked"}
 
 // verify checks a parsed answer. Every failure of the answer itself (user,
 // password, nonce) does the same work, a lookup and one response hash, and
@@ -312,12 +315,21 @@ func (s *Service) verify(a *graph.Auth, th *Throttle, req *graph.Request, ans *A
 	case replayUntracked:
 		return s.stale()
 	}
-	if a.CheckFrom && (req.From.User != ans.Username || !strings.EqualFold(req.From.Host, a.Realm)) {
+	if a.CheckFrom && !ownIdentity(req, ans.Username, a.Realm) {
 		s.Counters.Forbidden.Add(1)
 		return graph.AuthVerdict{Outcome: graph.AuthForbidden, User: ans.Username, Reason: "From is not the authenticated identity"}
 	}
 	s.Counters.Successes.Add(1)
 	return graph.AuthVerdict{Outcome: graph.AuthOK, User: ans.Username}
+}
+
+// ownIdentity reports whether the request uses only user's identity: From,
+// and for a REGISTER also To, the address-of-record being bound (as
+// Kamailio's auth_check with its identity flag does), so that alice cannot
+// register herself as bob.
+func ownIdentity(req *graph.Request, user, realm string) bool {
+	is := func(u graph.URI) bool { return u.User == user && strings.EqualFold(u.Host, realm) }
+	return is(req.From) && (req.Method != "REGISTER" || is(req.To))
 }
 
 func offers(a *graph.Auth, alg Algorithm) bool {

@@ -79,6 +79,9 @@ var phone = netip.MustParseAddr("203.0.113.50")
 func request(method, ruriUser, fromUser, header string, src netip.Addr) *graph.Request {
 	r := &graph.Request{Method: method, RURI: graph.URI{Scheme: "sip", User: ruriUser, Host: realm},
 		From: graph.URI{Scheme: "sip", User: fromUser, Host: realm}, Source: graph.Source{IP: src, Port: 5060, Transport: "udp"}}
+	if method == "REGISTER" {
+		r.To = r.From // the address-of-record being registered
+	}
 	if header != "" {
 		r.Headers = graph.HeaderList{{Name: CredentialsHeader(method), Value: header}}
 	}
@@ -162,6 +165,19 @@ func TestNoCredentialsIsChallenged(t *testing.T) {
 	}
 	if th := s.Throttle(a.ID); th.Len() != 0 {
 		t.Error("a request without credentials counts as a failure")
+	}
+}
+
+// TestRegisterOtherAOR: an authenticated user may not register another
+// address-of-record (To) even with its own From.
+func TestRegisterOtherAOR(t *testing.T) {
+	s, a, _ := newTestService(t)
+	cl := client{user: "alice", password: "secret", alg: MD5}
+	nonce := nonceOf(t, s, a, phone)
+	r := request("REGISTER", "", "alice", cl.answer(nonce, "REGISTER", "sip:example.com"), phone)
+	r.To = graph.URI{Scheme: "sip", User: "bob", Host: realm}
+	if v := s.Authenticate(a, r); v.Outcome != graph.AuthForbidden {
+		t.Fatalf("alice registering bob: %+v, want forbidden", v)
 	}
 }
 
@@ -259,8 +275,12 @@ func TestThrottle(t *testing.T) {
 	if s.Counters.Blocks.Load() != 2 {
 		t.Errorf("blocks = %d, want 2", s.Counters.Blocks.Load())
 	}
-	// The block ends by itself.
+	// The block ends by itself, and the failures that caused it end with
+	// it: one more failure does not block again.
 	c.add(a.Block + time.Second)
+	if srcB, _ := s.Throttle(a.ID).Fail(netip.MustParseAddr("192.0.2.200"), "", c.now()); srcB {
+		t.Fatal("a first failure blocked")
+	}
 	if v := try(&right, phone); v.Outcome != graph.AuthOK {
 		t.Fatalf("after the block: %+v", v)
 	}
@@ -336,5 +356,47 @@ func TestReplayBoundedMemory(t *testing.T) {
 	cl.nc = 0
 	if v := s.Authenticate(a, request("INVITE", "100", "alice", cl.answer(first, "INVITE", "sip:100@example.com"), phone)); v.Outcome != graph.AuthStale {
 		t.Fatalf("forgotten nonce: %+v", v)
+	}
+}
+
+func TestThrottleStartsAfreshAfterBlock(t *testing.T) {
+	th := NewThrottle(ThrottleSettings{MaxFailures: 3, Window: time.Hour, Block: time.Minute}, 1024)
+	now := time.Now()
+	for i := 1; i <= 3; i++ {
+		if b, _ := th.Fail(phone, "", now); b != (i == 3) {
+			t.Fatalf("failure %d: blocked %v", i, b)
+		}
+	}
+	now = now.Add(time.Minute + time.Second)
+	if _, b := th.Blocked(phone, "", now); b {
+		t.Fatal("still blocked after the block")
+	}
+	if b, _ := th.Fail(phone, "", now); b {
+		t.Fatal("one failure after the block blocked again, within a window that still holds the old ones")
+	}
+}
+
+// TestReloadKeepsState: a reload keeps each stage's throttle table (and
+// applies new limits) and rebuilds file stores from the new graph.
+func TestReloadKeepsState(t *testing.T) {
+	s, a, c := newTestService(t)
+	th := s.Throttle(a.ID)
+	th.Fail(phone, "", c.now())
+	g := testGraph()
+	g.Auth[0].MaxFailures = 2
+	g.Credentials[0].Entries["carol@example.com"] = HA1(MD5, "carol", realm, "pw")
+	if err := s.Reload(g); err != nil {
+		t.Fatal(err)
+	}
+	if s.Throttle(a.ID) != th || th.Settings().MaxFailures != 2 || len(th.List(c.now())) != 1 {
+		t.Fatalf("throttle after reload: same %v, settings %+v, entries %v", s.Throttle(a.ID) == th, th.Settings(), th.List(c.now()))
+	}
+	cl := client{user: "carol", password: "pw", alg: MD5}
+	nonce := nonceOf(t, s, g.Auth[0], phone)
+	if v := s.Authenticate(g.Auth[0], request("INVITE", "100", "carol", cl.answer(nonce, "INVITE", "sip:100@example.com"), phone)); v.Outcome != graph.AuthOK {
+		t.Fatalf("user added by the reload: %+v", v)
+	}
+	if err := s.Reload(&graph.Graph{}); err != nil || s.Throttle(a.ID) != nil {
+		t.Fatalf("a graph without the stage keeps its table: %v", err)
 	}
 }

@@ -149,6 +149,22 @@ type SIPUpstream struct {
 	final bool
 	// toTag is the To tag of the first 2xx: the dialog the caller keeps.
 	toTag string
+	// rewrite changes every response (our Via popped) before it goes up
+	// (topology hiding); nil means none.
+	rewrite func(*sip.Response) *sip.Response
+}
+
+// SetRewrite installs fn to change every response before it goes up; for
+// the first 2xx it runs after onSuccess.
+func (u *SIPUpstream) SetRewrite(fn func(*sip.Response) *sip.Response) { u.rewrite = fn }
+
+// up is res as it goes up: the rewrite applied, sent to the caller.
+func (u *SIPUpstream) up(res *sip.Response) *sip.Response {
+	if u.rewrite != nil {
+		res = u.rewrite(res)
+	}
+	res.SetDestination(u.req.Source())
+	return res
 }
 
 // ToTag returns the To tag of the first 2xx relayed, "" when none was.
@@ -174,7 +190,7 @@ func (u *SIPUpstream) Provisional(msg any) {
 	u.answered()
 	res := msg.(*sip.Response)
 	res.RemoveHeader("Via")
-	res.SetDestination(u.req.Source())
+	res = u.up(res)
 	if err := u.tx.Respond(res); err != nil {
 		u.relay.Log.Debug("provisional relay refused", "call_id", sipmsg.CallID(u.req), "error", err)
 	}
@@ -186,14 +202,15 @@ func (u *SIPUpstream) Success(branch int, msg any) {
 	u.answered()
 	res := msg.(*sip.Response)
 	res.RemoveHeader("Via")
-	res.SetDestination(u.req.Source())
-	if !u.final {
-		if u.toTag == "" {
-			u.toTag = sipmsg.ToHeaderTag(res.To())
-			if u.onSuccess != nil {
-				u.onSuccess(branch, u.toTag)
-			}
+	first := !u.final && u.toTag == ""
+	if first {
+		u.toTag = sipmsg.ToHeaderTag(res.To())
+		if u.onSuccess != nil {
+			u.onSuccess(branch, u.toTag)
 		}
+	}
+	res = u.up(res)
+	if !u.final {
 		if err := u.tx.Respond(res); err == nil {
 			u.final = true
 			u.report(res.StatusCode)
@@ -206,7 +223,7 @@ func (u *SIPUpstream) Success(branch int, msg any) {
 // Retransmission relays a 2xx retransmission statelessly (P11).
 func (u *SIPUpstream) Retransmission(res *sip.Response) {
 	res.RemoveHeader("Via")
-	u.relay.WriteUpstream(res, u.req)
+	u.relay.WriteUpstream(u.up(res), u.req)
 }
 
 // Final implements Upstream: the chosen response with every challenge
@@ -220,7 +237,6 @@ func (u *SIPUpstream) Final(f Final) {
 		return
 	}
 	res.RemoveHeader("Via")
-	res.SetDestination(u.req.Source())
 	for _, c := range f.Challenges {
 		if c == f.Msg {
 			continue
@@ -232,6 +248,7 @@ func (u *SIPUpstream) Final(f Final) {
 			}
 		}
 	}
+	res = u.up(res)
 	if err := u.tx.Respond(res); err != nil {
 		u.relay.Log.Debug("final relay refused", "code", res.StatusCode, "call_id", sipmsg.CallID(u.req), "error", err)
 		return

@@ -67,14 +67,7 @@ const (
 	ResultOutOfOrder = "out_of_order"
 	ResultTooMany    = "too_many_contacts"
 	ResultStoreError = "store_error"
-	// ResultForbidden is a REGISTER whose authenticated user is not the
-	// address of record it tries to bind.
-	ResultForbidden = "forbidden"
 )
-
-// ReasonNotOwnAOR is the reason phrase of the 403 for a REGISTER whose
-// authenticated user is not its address of record.
-const ReasonNotOwnAOR = "Forbidden: authenticated user may only register itself"
 
 // Outcome names a Result for metrics (registrations by result).
 func (r *Result) Outcome() string {
@@ -86,9 +79,6 @@ func (r *Result) Outcome() string {
 	case 423:
 		return ResultTooBrief
 	case 403:
-		if r.Reason == ReasonNotOwnAOR {
-			return ResultForbidden
-		}
 		return ResultTooMany
 	case 500:
 		return ResultStoreError

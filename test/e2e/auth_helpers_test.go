@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -50,22 +52,28 @@ func subscribersCSV() string {
 // authPolicy is a one-pool policy whose auth stage challenges every
 // out-of-dialog request except from trusted (a CIDR, "" for none), with
 // the subscribers' file and attrs added to the auth block.
-func authPolicy(t *testing.T, proxyPort, adminPort int, box int, trusted, attrs string) string {
+func authPolicy(t testing.TB, proxyPort, adminPort int, box int, trusted, attrs string) string {
+	return authPolicyWith(t, proxyPort, adminPort, box, trusted, attrs, `credentials "subscribers" { file = "subscribers.csv" }`)
+}
+
+// authPolicyWith is authPolicy with its own credentials block (named
+// subscribers).
+func authPolicyWith(t testing.TB, proxyPort, adminPort int, box int, trusted, attrs, creds string) string {
 	t.Helper()
 	dir := t.TempDir()
-	writeFile(t, dir, "subscribers.csv", subscribersCSV())
+	writeTB(t, dir, "subscribers.csv", subscribersCSV())
 	var b strings.Builder
-	fmt.Fprintf(&b, "proxy {\n  listen       = [\"udp:%[1]s\"]\n  advertise    = %[1]q\n  admin        = %[2]q\n  ring_timeout = \"30s\"\n}\n\n",
-		addr(proxyPort), addr(adminPort))
+	fmt.Fprintf(&b, "proxy {\n  listen       = [\"udp:%[1]s\"]\n  advertise    = %[1]q\n  domains      = [%[3]q]\n  admin        = %[2]q\n  ring_timeout = \"30s\"\n}\n\n",
+		addr(proxyPort), addr(adminPort), authRealm)
 	trust := ""
 	if trusted != "" {
 		fmt.Fprintf(&b, "trusted \"pbx\" { sources = [%q] }\n\n", trusted)
 		trust = "  trust       = [trusted.pbx]\n"
 	}
-	fmt.Fprintf(&b, "credentials \"subscribers\" { file = \"subscribers.csv\" }\n\n")
+	fmt.Fprintf(&b, "%s\n\n", creds)
 	fmt.Fprintf(&b, "auth \"endpoints\" {\n  when        = \"!in_dialog\"\n%s  credentials = credentials.subscribers\n  realm       = %q\n%s}\n\n", trust, authRealm, attrs)
 	fmt.Fprintf(&b, "pool \"boxes\" {\n  member \"box1\" { uri = \"sip:%s\" }\n}\n\nroute \"default\" {\n  to = pool.boxes\n}\n", addr(box))
-	return writeFile(t, dir, "policy.hcl", b.String())
+	return writeTB(t, dir, "policy.hcl", b.String())
 }
 
 // responder is a minimal SIP endpoint behind the proxy: it answers every
@@ -75,11 +83,13 @@ type responder struct {
 	port     int
 	requests atomic.Int64
 	leaked   atomic.Int64
+	// lastLine is the request line of the last request.
+	lastLine atomic.Pointer[string]
 }
 
 var credentialsLine = regexp.MustCompile(`(?im)^(proxy-)?authorization[ \t]*:`)
 
-func startResponder(t *testing.T) *responder {
+func startResponder(t testing.TB) *responder {
 	t.Helper()
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -103,6 +113,8 @@ func (r *responder) serve() {
 			continue
 		}
 		r.requests.Add(1)
+		line, _, _ := strings.Cut(msg, "\r\n")
+		r.lastLine.Store(&line)
 		if credentialsLine.MatchString(msg) {
 			r.leaked.Add(1)
 		}
@@ -125,13 +137,13 @@ func (r *responder) serve() {
 // sipClient sends raw requests from one local address (a 127.x.y.z of its
 // own, so that the throttle of one case does not block another).
 type sipClient struct {
-	t     *testing.T
+	t     testing.TB
 	conn  *net.UDPConn
 	proxy *net.UDPAddr
 	cseq  int
 }
 
-func newSIPClient(t *testing.T, localIP, proxyAddr string) *sipClient {
+func newSIPClient(t testing.TB, localIP, proxyAddr string) *sipClient {
 	t.Helper()
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(localIP)})
 	if err != nil {
@@ -208,7 +220,7 @@ func headerValues(msg, name string) []string {
 }
 
 // challengeOf returns the nonce of the challenge for alg in msg.
-func challengeOf(t *testing.T, msg, header, alg string) string {
+func challengeOf(t testing.TB, msg, header, alg string) string {
 	t.Helper()
 	for _, v := range headerValues(msg, header) {
 		if strings.Contains(v, "algorithm="+alg) {
@@ -235,4 +247,29 @@ func (d digest) header() string {
 	resp := hexHash(d.alg, ha1+":"+d.nonce+":"+nc+":e2ecnonce:auth:"+ha2)
 	return fmt.Sprintf(`Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", algorithm=%s, cnonce="e2ecnonce", qop=auth, nc=%s`,
 		d.user, authRealm, d.nonce, d.uri, resp, d.alg, nc)
+}
+
+// register registers user through a 401 challenge from c and returns the
+// final status of the answered REGISTER (or of the first, when it is not a
+// challenge) with the response.
+func (c *sipClient) register(user, password string) (int, string) {
+	c.t.Helper()
+	const ruri = "sip:" + authRealm
+	code, res := c.send(sipRequest{method: "REGISTER", ruri: ruri, from: user}, 5*time.Second)
+	if code != 401 {
+		return code, res
+	}
+	n := challengeOf(c.t, res, "WWW-Authenticate", "MD5")
+	d := digest{user: user, password: password, alg: "MD5", nonce: n, nc: 1, method: "REGISTER", uri: ruri}
+	return c.send(sipRequest{method: "REGISTER", ruri: ruri, from: user, credentials: d.header()}, 5*time.Second)
+}
+
+// writeTB writes a file for a test or a benchmark and returns its path.
+func writeTB(t testing.TB, dir, name, data string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

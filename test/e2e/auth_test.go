@@ -253,3 +253,111 @@ func shape(res string) string {
 	}
 	return res
 }
+
+// TestAuthTrustedDIDAlias: a DID call from a trusted carrier skips the
+// challenge, the alias table maps the DID to alice, the route for alice
+// takes it, and alice's box receives it with alice in the Request-URI.
+func TestAuthTrustedDIDAlias(t *testing.T) {
+	proxyPort, adminPort := freePort(t), freePort(t)
+	aliceBox, otherBox := startResponder(t), startResponder(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "subscribers.csv", subscribersCSV())
+	writeFile(t, dir, "dids.csv", "did,user\n+15559870001,alice\n+15559870002,bob\n")
+	policy := writeFile(t, dir, "policy.hcl", fmt.Sprintf(`proxy {
+  listen    = ["udp:%[1]s"]
+  advertise = %[1]q
+  admin     = %[2]q
+}
+
+trusted "carriers" { sources = ["127.0.0.4/32"] }
+
+credentials "subscribers" { file = "subscribers.csv" }
+
+auth "endpoints" {
+  when        = "!in_dialog"
+  trust       = [trusted.carriers]
+  credentials = credentials.subscribers
+  realm       = %[3]q
+}
+
+aliases "dids" {
+  file = "dids.csv"
+  when = "ruri.user.matches('^[+][0-9]+$')"
+}
+
+pool "alice" {
+  member "a1" { uri = "sip:%[4]s" }
+}
+
+pool "others" {
+  member "o1" { uri = "sip:%[5]s" }
+}
+
+route "alice" {
+  when = "ruri.user == 'alice'"
+  to   = pool.alice
+}
+
+route "default" { to = pool.others }
+`, addr(proxyPort), addr(adminPort), authRealm, addr(aliceBox.port), addr(otherBox.port)))
+	p := startProxy(t, policy, addr(proxyPort))
+	carrier := newSIPClient(t, "127.0.0.4", p.addr)
+	if code, res := carrier.send(sipRequest{method: "MESSAGE", ruri: "sip:+15559870001@" + authRealm, from: "+15551112222"}, 5*time.Second); code != 200 {
+		t.Fatalf("DID call from the trusted carrier: %d, want 200 (relayed)\n%s", code, res)
+	}
+	if aliceBox.requests.Load() != 1 || otherBox.requests.Load() != 0 {
+		t.Fatalf("alice's box got %d requests, the other box %d; want 1 and 0", aliceBox.requests.Load(), otherBox.requests.Load())
+	}
+	if line := *aliceBox.lastLine.Load(); !strings.HasPrefix(line, "MESSAGE sip:alice@") {
+		t.Errorf("alice's box got %q, want the R-URI user mapped to alice", line)
+	}
+	// The same DID from an untrusted source is challenged first.
+	other := newSIPClient(t, "127.0.0.5", p.addr)
+	if code, _ := other.send(sipRequest{method: "MESSAGE", ruri: "sip:+15559870001@" + authRealm, from: "alice"}, 5*time.Second); code != 407 {
+		t.Fatalf("DID call from an untrusted source: %d, want 407", code)
+	}
+}
+
+// TestAuthBlockDrop: with block_drop, a blocked source gets silence.
+func TestAuthBlockDrop(t *testing.T) {
+	proxyPort, adminPort := freePort(t), freePort(t)
+	box := startResponder(t)
+	attrs := "  max_failures = 2\n  block        = \"1m\"\n  block_drop   = true\n"
+	p := startProxy(t, authPolicy(t, proxyPort, adminPort, box.port, "", attrs), addr(proxyPort))
+	c := newSIPClient(t, "127.0.0.30", p.addr)
+	const ruri = "sip:100@" + authRealm
+	for i := 1; i <= 2; i++ {
+		code, res := c.send(sipRequest{method: "MESSAGE", ruri: ruri, from: "alice"}, 5*time.Second)
+		if code != 407 {
+			t.Fatalf("challenge %d: %d\n%s", i, code, res)
+		}
+		n := challengeOf(t, res, "Proxy-Authenticate", "MD5")
+		d := digest{user: "alice", password: "wrong", alg: "MD5", nonce: n, nc: 1, method: "MESSAGE", uri: ruri}
+		if code, _ := c.send(sipRequest{method: "MESSAGE", ruri: ruri, from: "alice", credentials: d.header()}, 5*time.Second); code != 407 {
+			t.Fatalf("failure %d: %d", i, code)
+		}
+	}
+	if code, res := c.send(sipRequest{method: "MESSAGE", ruri: ruri, from: "alice"}, 2*time.Second); code != 0 {
+		t.Fatalf("blocked source with block_drop: %d, want no answer\n%s", code, res)
+	}
+}
+
+// TestAuthSippTrustedNeverChallenged: calls from a trusted source (a sipp
+// caller that cannot answer a challenge) all go through, and the proxy
+// challenges nothing.
+func TestAuthSippTrustedNeverChallenged(t *testing.T) {
+	needSipp(t)
+	const calls = 50
+	boxPort, proxyPort, adminPort := freePort(t), freePort(t), freePort(t)
+	box := startBox(t, "box1", "uas_noauth.xml", boxPort)
+	p := startProxy(t, authPolicy(t, proxyPort, adminPort, boxPort, "127.0.0.1/32", ""), addr(proxyPort))
+	r := runCaller(t, p.addr, caller{scenario: "uac.xml", service: "100", calls: calls, rate: 50, holdMS: 50})
+	checkCaller(t, r, calls)
+	if n := invites(stopBoxes(t, []*sippProc{box})[0]); n != calls {
+		t.Errorf("the box got %d INVITEs, want %d", n, calls)
+	}
+	m := scrape(t, "http://"+addr(adminPort))
+	if got := counterValue(m, "sipfront_auth_challenges_total"); got != 0 {
+		t.Errorf("sipfront_auth_challenges_total = %v, want 0 for a trusted source", got)
+	}
+}

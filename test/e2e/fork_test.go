@@ -46,7 +46,7 @@ func TestForkParallel100(t *testing.T) {
 	phones := []*phone{{name: "ring1", scen: "uas_ring.xml"}, {name: "ring2", scen: "uas_ring.xml"}, {name: "answer", scen: "uas.xml"}}
 	registerPhones(t, p.addr, phones)
 
-	r := runCaller(t, p.addr, caller{scenario: "uac.xml", service: "alice", calls: calls, rate: 10})
+	r := runCaller(t, p.addr, caller{scenario: "uac.xml", service: "alice", calls: calls, rate: 10, holdMS: 100})
 	checkCaller(t, r, calls)
 	for _, ph := range phones {
 		counts := ph.box.stop(t)
@@ -73,7 +73,7 @@ func TestForkSerial100(t *testing.T) {
 	phones := []*phone{{name: "first", scen: "uas_ring.xml", q: "1.0"}, {name: "second", scen: "uas.xml", q: "0.5"}}
 	registerPhones(t, p.addr, phones)
 
-	r := runCaller(t, p.addr, caller{scenario: "uac.xml", service: "alice", calls: calls, rate: 20, limit: 100})
+	r := runCaller(t, p.addr, caller{scenario: "uac.xml", service: "alice", calls: calls, rate: 20, limit: 100, holdMS: 100})
 	checkCaller(t, r, calls)
 	first, second := phones[0].box.stop(t), phones[1].box.stop(t)
 	if got := column(first, "_CANCEL_Recv"); got != calls {

@@ -46,7 +46,7 @@ func (b *tailBuffer) String() string {
 
 // freePort returns a port of 127.0.0.1 free for both UDP and TCP at the
 // time of the call (the proxy listens on both with one port).
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	port, err := netutil.FreePort()
 	if err != nil {
@@ -69,7 +69,7 @@ type proxyProc struct {
 
 // startProxy runs `sipfront serve policy [args]`, waits until it answers
 // OPTIONS on udp addr, and stops it (SIGTERM, then SIGKILL) at cleanup.
-func startProxy(t *testing.T, policy, proxyAddr string, args ...string) *proxyProc {
+func startProxy(t testing.TB, policy, proxyAddr string, args ...string) *proxyProc {
 	t.Helper()
 	p := &proxyProc{log: newTail(1 << 20), addr: proxyAddr, done: make(chan struct{})}
 	if !hasFlag(args, "--state-dir") {
@@ -105,7 +105,7 @@ func hasFlag(args []string, flag string) bool {
 
 // waitReady polls with OPTIONS until the proxy answers, the process exits
 // or 15 s pass.
-func (p *proxyProc) waitReady(t *testing.T) {
+func (p *proxyProc) waitReady(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
@@ -133,7 +133,7 @@ func (p *proxyProc) signal(t *testing.T, sig os.Signal) {
 // drain and exit 0: a proxy that exits non-zero by itself (on SIGTERM, or
 // earlier) fails the test; one the harness had to kill has been reported
 // already.
-func (p *proxyProc) stop(t *testing.T) {
+func (p *proxyProc) stop(t testing.TB) {
 	t.Helper()
 	select {
 	case <-p.done:
