@@ -224,3 +224,39 @@ func TestAdmitAllocatesNothing(t *testing.T) {
 		t.Errorf("blocked source: %.0f allocations", n)
 	}
 }
+
+// TestCarrierSourcesArePeers: a carrier whose URI names a host is known by
+// its sources; flood control never counts them and they are peers.
+func TestCarrierSourcesArePeers(t *testing.T) {
+	src := &graph.Trusted{ID: "carrier.acme", Name: "acme", Sources: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
+	g := &graph.Graph{
+		Security: graph.Security{Flood: &graph.Flood{Window: time.Minute, MaxRequests: 3, Block: time.Minute,
+			Action: graph.FloodReply503, MaxSources: 1024}},
+		Carriers: []*graph.Carrier{{ID: "carrier.acme", Name: "acme", Host: "sip.acme.example", Port: 5060,
+			Transport: "udp", Sources: src}},
+	}
+	if err := g.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	gd := NewGuard(g, slog.New(slog.DiscardHandler))
+	if !gd.IsPeer(netip.MustParseAddr("127.0.0.1")) {
+		t.Error("IsPeer false for a carrier's source")
+	}
+	if gd.IsPeer(netip.MustParseAddr("192.0.2.1")) {
+		t.Error("IsPeer true for an unknown source")
+	}
+	proxy, passed := serveUDP(t, gd)
+	client, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	for i := range 10 {
+		client.WriteTo(request(i, nil), proxy)
+		select {
+		case <-passed:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("request %d from the carrier's sources did not pass flood control", i)
+		}
+	}
+}

@@ -108,9 +108,9 @@ func (gd *Guard) IsPeer(ip netip.Addr) bool {
 }
 
 // exemptPrefixes lists the sources flood control never counts: the
-// trusted groups the flood block names, and every pool member and carrier
-// written as an IP address (the proxy's own peers answer and send BYEs at
-// the rate of all calls together).
+// trusted groups the flood block names, every pool member written as an
+// IP address and every carrier's sources (the proxy's own peers answer
+// and send BYEs at the rate of all calls together).
 func exemptPrefixes(g *graph.Graph) []netip.Prefix {
 	out := memberPrefixes(g)
 	for _, t := range g.Security.Flood.Exempt {
@@ -120,7 +120,8 @@ func exemptPrefixes(g *graph.Graph) []netip.Prefix {
 }
 
 // memberPrefixes lists the pool members and carriers written as IP
-// addresses.
+// addresses, and the sources of every carrier: a carrier whose URI names
+// a host sends from the networks its sources list.
 func memberPrefixes(g *graph.Graph) []netip.Prefix {
 	var out []netip.Prefix
 	add := func(host string) {
@@ -135,6 +136,9 @@ func memberPrefixes(g *graph.Graph) []netip.Prefix {
 	}
 	for _, c := range g.Carriers {
 		add(c.Host)
+		if c.Sources != nil {
+			out = append(out, c.Sources.Sources...)
+		}
 	}
 	return out
 }
