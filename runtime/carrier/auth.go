@@ -104,3 +104,7 @@ func (s *Store) forget(callID, fromTag string) {
 	s.shifts.m.Delete(key)
 	s.contacts.m.Delete(key)
 }
+
+// forgetShift drops the shift of a call that failed over to another
+// carrier: that carrier's leg starts at the caller's CSeq.
+func (s *Store) forgetShift(callID, fromTag string) { s.shifts.m.Delete(shiftKey(callID, fromTag)) }

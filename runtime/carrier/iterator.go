@@ -133,8 +133,13 @@ func (a Accounting) Start(t target.Target, callID, fromTag, caller, callee strin
 	a.Store.Counted(t.ID)
 }
 
-// Moved implements dialog.Accounting.
-func (a Accounting) Moved(callID, fromTag string, to target.Target) { a.Store.Counted(to.ID) }
+// Moved implements dialog.Accounting: the call left the carrier that may
+// have challenged it, so its CSeq shift goes too (the next carrier gets
+// the caller's CSeq; Authorize sets a shift again if it challenges).
+func (a Accounting) Moved(callID, fromTag string, to target.Target) {
+	a.Store.forgetShift(callID, fromTag)
+	a.Store.Counted(to.ID)
+}
 
 // Established implements dialog.Accounting.
 func (a Accounting) Established(callID, fromTag, toTag string) {}

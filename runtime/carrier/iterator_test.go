@@ -7,6 +7,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/dialog"
 )
 
 // TestIterator walks a candidate list: carriers at their limits are
@@ -61,20 +62,7 @@ func TestAuthorize(t *testing.T) {
 	if !it.Retries(407) {
 		t.Fatal("a first 407 is not held back for Authorize")
 	}
-	inv := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: "+1212", Host: "gw.example"})
-	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "UDP", Host: "203.0.113.5", Port: 5060,
-		Params: sip.HeaderParams{{K: "branch", V: "z9hG4bK-sfloop.first"}}}
-	inv.AppendHeader(via)
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "alice", Host: "example.com"}}
-	from.Params.Add("tag", "ft")
-	inv.AppendHeader(from)
-	inv.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: "+1212", Host: "example.com"}})
-	cid := sip.CallIDHeader("call-1")
-	inv.AppendHeader(&cid)
-	inv.AppendHeader(&sip.CSeqHeader{SeqNo: 7, MethodName: sip.INVITE})
-	res := sip.NewResponseFromRequest(inv, 407, "Proxy Authentication Required", nil)
-	res.AppendHeader(sip.NewHeader("Proxy-Authenticate", `Digest realm="carrier.test", nonce="n1", qop="auth"`))
-
+	inv, via, res := challenged(407, "Proxy-Authenticate")
 	out := it.Authorize(inv, res)
 	if out == nil {
 		t.Fatal("407 not answered")
@@ -97,5 +85,68 @@ func TestAuthorize(t *testing.T) {
 	s.forget("call-1", "ft")
 	if n := s.CSeqShift("call-1", "ft"); n != 0 {
 		t.Errorf("CSeq shift after the dialog ended: %d, want 0", n)
+	}
+}
+
+// challenged returns an INVITE as the proxy forwards it (Call-ID call-1,
+// From tag ft, CSeq 7), its Via, and the carrier's challenge with status
+// code in header.
+func challenged(code int, header string) (*sip.Request, *sip.ViaHeader, *sip.Response) {
+	inv := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: "+1212", Host: "gw.example"})
+	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "UDP", Host: "203.0.113.5", Port: 5060,
+		Params: sip.HeaderParams{{K: "branch", V: "z9hG4bK-sfloop.first"}}}
+	inv.AppendHeader(via)
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "alice", Host: "example.com"}}
+	from.Params.Add("tag", "ft")
+	inv.AppendHeader(from)
+	inv.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: "+1212", Host: "example.com"}})
+	cid := sip.CallIDHeader("call-1")
+	inv.AppendHeader(&cid)
+	inv.AppendHeader(&sip.CSeqHeader{SeqNo: 7, MethodName: sip.INVITE})
+	res := sip.NewResponseFromRequest(inv, code, "Authentication Required", nil)
+	res.AppendHeader(sip.NewHeader(header, `Digest realm="carrier.test", nonce="n1", qop="auth"`))
+
+	return inv, via, res
+}
+
+// TestShiftForgottenOnFailover: carrier a challenges, the authorized retry
+// fails and the call moves to b: b's leg starts at the caller's CSeq, so
+// the shift must go (else the caller's ACK and BYE reach b one too high).
+func TestShiftForgottenOnFailover(t *testing.T) {
+	auth := &graph.CarrierAuth{Username: "trunk01", Password: "s3cret"}
+	fo := graph.Failover{On: []int{503}, MaxTries: 2}
+	a := &graph.Carrier{ID: "carrier.a", Name: "a", Auth: auth, Failover: fo}
+	b := &graph.Carrier{ID: "carrier.b", Name: "b", Auth: auth, Failover: fo}
+	s, _, _, _ := newTestStore(t, a, b)
+	table := dialog.New(nil)
+	table.CountCarriers(Accounting{Store: s})
+	it := NewIterator(s, []graph.Candidate{{Carrier: a}, {Carrier: b}})
+	ta, _ := it.Next()
+	table.Start(ta, "call-1", "ft", "alice", "+1212")
+	inv, _, res := challenged(401, "WWW-Authenticate")
+	if it.Authorize(inv, res) == nil {
+		t.Fatal("401 not answered")
+	}
+	if n := s.CSeqShift("call-1", "ft"); n != 1 {
+		t.Fatalf("shift at carrier a: %d, want 1", n)
+	}
+	it.Failed(ta, 503, "503 Service Unavailable", true)
+	tb, ok := it.Next()
+	if !ok || tb.ID != b.ID {
+		t.Fatalf("next carrier %v %v, want carrier.b", tb.ID, ok)
+	}
+	table.Moved("call-1", "ft", tb)
+	if n := s.CSeqShift("call-1", "ft"); n != 0 {
+		t.Errorf("shift after failover to b: %d, want 0", n)
+	}
+	if !it.Retries(401) || it.Authorize(inv, res) == nil {
+		t.Error("carrier b's first challenge is not answered")
+	}
+	if n := s.CSeqShift("call-1", "ft"); n != 1 {
+		t.Errorf("shift after b challenged: %d, want 1", n)
+	}
+	table.End("call-1", "ft")
+	if n := s.CSeqShift("call-1", "ft"); n != 0 {
+		t.Errorf("shift after the call ended: %d, want 0", n)
 	}
 }
