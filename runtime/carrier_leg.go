@@ -37,6 +37,13 @@ func (s *Server) authorizedTry(req *sip.Request, tx sip.ServerTransaction, fwd *
 	return b, b.Run(it.Retries, it.NoAnswer(), ring)
 }
 
+// withheld reports whether the last answer of a call must not go to the
+// caller (a carrier's challenge: carrier.Iterator.Withholds).
+func withheld(it target.Iterator, res *sip.Response) bool {
+	w, ok := it.(interface{ Withholds(*sip.Response) bool })
+	return ok && w.Withholds(res)
+}
+
 // shiftCSeq renumbers an in-dialog request from the caller to a carrier
 // whose leg answered a challenge (its CSeq runs one ahead).
 func (s *Server) shiftCSeq(req, fwd *sip.Request) {

@@ -230,6 +230,8 @@ func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTran
 	s.dialogs.End(cid, fromTag)
 	switch {
 	case forward.Cancelled(cancel):
+	case out.Final != nil && withheld(it, out.Final):
+		last.ReplyError(nil) // 503: a carrier's challenge never goes upstream
 	case out.Final != nil:
 		last.Relay(out.Final)
 	default:

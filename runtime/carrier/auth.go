@@ -13,14 +13,15 @@ import (
 // Authorization or Proxy-Authorization header made from the carrier's
 // credentials; nil when res is no challenge, the carrier has no auth
 // block, the call answered one already, or the challenge cannot be
-// answered (then res goes to the caller as the carrier's answer).
+// answered (then the call fails over, and the caller gets 503 when no
+// carrier is left: see Withholds).
 //
 // The carrier leg's CSeq is now one above the caller's: the store keeps
 // the shift for the dialog, and in-dialog requests from the caller to the
 // carrier are renumbered (CSeqShift).
 func (it *Iterator) Authorize(fwd *sip.Request, res *sip.Response) *sip.Request {
 	c := it.cur
-	if c == nil || c.Auth == nil || it.authSent || (res.StatusCode != 401 && res.StatusCode != 407) {
+	if c == nil || c.Auth == nil || it.authSent || !isChallenge(res.StatusCode) {
 		return nil
 	}
 	it.authSent = true

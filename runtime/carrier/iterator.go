@@ -3,6 +3,8 @@ package carrier
 import (
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipfront/sipfront/compiler/graph"
 	"github.com/sipfront/sipfront/runtime/target"
 )
@@ -83,14 +85,23 @@ func (it *Iterator) Next() (target.Target, bool) {
 func (it *Iterator) Limited() bool { return it.tries == 0 && it.limited > 0 }
 
 // Retries implements target.Iterator: timeouts, transport errors and the
-// current carrier's failover.on codes; and a first challenge (401, 407)
-// from a carrier with an auth block, which Authorize answers.
+// current carrier's failover.on codes; and every challenge (401, 407): the
+// first from a carrier with an auth block is answered by Authorize, any
+// other moves the call on, since a carrier's realm and nonce mean nothing
+// to the caller (see Withholds).
 func (it *Iterator) Retries(code int) bool {
-	if code == 401 || code == 407 {
-		return it.cur != nil && it.cur.Auth != nil && !it.authSent
+	if isChallenge(code) {
+		return it.cur != nil
 	}
 	return code == 0 || it.cur != nil && it.cur.Failover.Retries(code)
 }
+
+// Withholds reports whether a carrier's final answer must not reach the
+// caller when it is the last one: a challenge, which the caller could only
+// answer with the carrier's credentials. The proxy answers 503 instead.
+func (it *Iterator) Withholds(res *sip.Response) bool { return isChallenge(res.StatusCode) }
+
+func isChallenge(code int) bool { return code == 401 || code == 407 }
 
 // NoAnswer implements target.Iterator: the current carrier's
 // failover.timeout.

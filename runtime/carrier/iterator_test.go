@@ -51,7 +51,8 @@ func TestIterator(t *testing.T) {
 }
 
 // TestAuthorize answers a 407 once: a new transaction (branch) with CSeq+1
-// and the Proxy-Authorization header; a second challenge is not answered.
+// and the Proxy-Authorization header; a second challenge is not answered
+// and never reaches the caller.
 func TestAuthorize(t *testing.T) {
 	c := &graph.Carrier{ID: "carrier.a", Name: "a", Auth: &graph.CarrierAuth{Username: "trunk01", Password: "s3cret"}}
 	s, _, _, _ := newTestStore(t, c)
@@ -79,8 +80,8 @@ func TestAuthorize(t *testing.T) {
 	if n := s.CSeqShift("call-1", "ft"); n != 1 {
 		t.Errorf("CSeq shift %d, want 1", n)
 	}
-	if it.Retries(407) || it.Authorize(out, res) != nil {
-		t.Error("a second challenge was answered; want it relayed to the caller")
+	if !it.Retries(407) || it.Authorize(out, res) != nil || !it.Withholds(res) {
+		t.Error("a second challenge was answered or may reach the caller; want failover, then 503")
 	}
 	s.forget("call-1", "ft")
 	if n := s.CSeqShift("call-1", "ft"); n != 0 {
@@ -148,5 +149,26 @@ func TestShiftForgottenOnFailover(t *testing.T) {
 	table.End("call-1", "ft")
 	if n := s.CSeqShift("call-1", "ft"); n != 0 {
 		t.Errorf("shift after the call ended: %d, want 0", n)
+	}
+}
+
+// TestChallengeNeverRelayed: a challenge from a carrier without an auth
+// block, or a second one, moves the call on and is withheld from the
+// caller (the carrier's realm and nonce mean nothing to it).
+func TestChallengeNeverRelayed(t *testing.T) {
+	plain := &graph.Carrier{ID: "carrier.plain", Name: "plain"}
+	s, _, _, _ := newTestStore(t, plain)
+	it := NewIterator(s, []graph.Candidate{{Carrier: plain}})
+	if _, ok := it.Next(); !ok {
+		t.Fatal("no carrier")
+	}
+	for _, tc := range []struct {
+		code             int
+		retries, withold bool
+	}{{401, true, true}, {407, true, true}, {486, false, false}, {503, false, false}} {
+		res := sip.NewResponse(tc.code, "x")
+		if it.Retries(tc.code) != tc.retries || it.Withholds(res) != tc.withold {
+			t.Errorf("%d: retries %v withholds %v, want %v %v", tc.code, it.Retries(tc.code), it.Withholds(res), tc.retries, tc.withold)
+		}
 	}
 }
