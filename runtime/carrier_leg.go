@@ -10,6 +10,7 @@ import (
 
 	"github.com/sipfront/sipfront/compiler/graph"
 	"github.com/sipfront/sipfront/runtime/carrier"
+	"github.com/sipfront/sipfront/runtime/dialog"
 	"github.com/sipfront/sipfront/runtime/forward"
 	"github.com/sipfront/sipfront/runtime/intake"
 	"github.com/sipfront/sipfront/runtime/sipmsg"
@@ -195,15 +196,23 @@ func (s *Server) replyRetryAfter(tx sip.ServerTransaction, req *sip.Request) {
 // towardCarrier reports whether an in-dialog request goes from the caller's
 // side of a dialog to a carrier: its Vias must not reach the carrier.
 func (s *Server) towardCarrier(req *sip.Request) bool {
+	_, ok := s.carrierDialog(req)
+	return ok
+}
+
+// carrierDialog returns the dialog of req when req goes from the caller's
+// side to a carrier.
+func (s *Server) carrierDialog(req *sip.Request) (dialog.Dialog, bool) {
 	d, ok := s.dialogs.Lookup(sipmsg.CallID(req))
-	if !ok || d.FromTag != sipmsg.Tag(req.From()) {
-		return false
+	if !ok || d.FromTag != sipmsg.Tag(req.From()) || d.Group != carrier.Group {
+		return dialog.Dialog{}, false
 	}
-	return d.Group == carrier.Group
+	return d, true
 }
 
 // hideInside keeps only the proxy's own Via (the first) on a forwarded
-// in-dialog request toward a carrier.
+// in-dialog request toward a carrier, and sends it like the INVITE was:
+// from the carrier's exit, with the exit in that Via.
 func (s *Server) hideInside(req, fwd *sip.Request) {
 	s.shiftCSeq(req, fwd)
 	if ct := fwd.Contact(); ct != nil {
@@ -217,6 +226,30 @@ func (s *Server) hideInside(req, fwd *sip.Request) {
 	for fwd.RemoveHeader("Via") {
 	}
 	fwd.PrependHeader(own)
+	if d, ok := s.carrierDialog(req); ok {
+		s.viaExit(fwd, s.carrierOf(d))
+	}
+}
+
+// carrierOf returns the carrier of dialog d in the graph in force, nil when
+// a reload removed it (its requests then leave as the proxy's own do).
+func (s *Server) carrierOf(d dialog.Dialog) *graph.Carrier {
+	c, _ := s.Graph().Node(d.Target).(*graph.Carrier)
+	return c
+}
+
+// viaExit makes a request the proxy sends to carrier c (nil: none) leave
+// from c's exit socket with the exit's address in its top Via, which is
+// the proxy's own (made by NewVia, so changed in place).
+func (s *Server) viaExit(fwd *sip.Request, c *graph.Carrier) {
+	if c == nil || c.Exit.Addr == "" {
+		return
+	}
+	host, port := splitExit(c.Exit.Addr)
+	if v := fwd.Via(); v != nil {
+		v.Host, v.Port = host, port
+	}
+	s.exitSocket(fwd, c.Exit, host, port)
 }
 
 // carrierSender sends the proxy's own requests to carriers (REGISTER,

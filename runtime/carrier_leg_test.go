@@ -60,6 +60,9 @@ func startGateway(t testing.TB, answer func(req *sip.Request) int) *gateway {
 		}
 	})
 	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) { gw.record(req) })
+	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
 	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
 		gw.record(req)
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
@@ -127,6 +130,22 @@ func lcrGraph(t testing.TB, port, exitPort int, carriers ...*graph.Carrier) *gra
 	})
 }
 
+// startLCR runs the proxy on lcrGraph and waits until its exit socket
+// carries an OPTIONS to the first carrier: sipgo registers a socket it
+// serves a moment after the proxy is ready, and a request leaving from the
+// exit before then fails.
+func startLCR(t *testing.T, port, exitPort int, carriers ...*graph.Carrier) *Server {
+	t.Helper()
+	s := startProxy(t, lcrGraph(t, port, exitPort, carriers...), nil)
+	eventually(t, "the exit socket", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		code, err := s.OptionsCarrier(ctx, carriers[0])
+		return err == nil && code == 200
+	})
+	return s
+}
+
 // TestCarrierChallengeNotRelayed: a carrier that challenges again after
 // the authorized INVITE, or one without credentials that challenges, never
 // has its challenge reach the caller: the call fails over, and without
@@ -157,7 +176,7 @@ func TestCarrierChallengeNotRelayed(t *testing.T) {
 				carriers = append(carriers, carrierOf(good, "good", 2, nil))
 			}
 			port := freePort(t)
-			startProxy(t, lcrGraph(t, port, freePort(t), carriers...), nil)
+			startLCR(t, port, freePort(t), carriers...)
 			c := startCaller(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -183,4 +202,59 @@ func TestCarrierChallengeNotRelayed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// placeCall calls through the proxy on port, expects a 2xx, ACKs and hangs
+// up.
+func placeCall(t *testing.T, c *caller, port int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sess, err := c.invite(ctx, port, "udp", nil)
+	if err != nil {
+		t.Fatalf("invite: %v", err)
+	}
+	defer sess.Close()
+	if err := sess.Ack(ctx); err != nil {
+		t.Fatalf("ack: %v", err)
+	}
+	if err := sess.Bye(ctx); err != nil {
+		t.Fatalf("bye: %v", err)
+	}
+}
+
+// checkLeg checks what a carrier got of one call: every request from the
+// exit with the exit in Via, and the ACK and BYE numbered on the leg's
+// CSeq (the last INVITE's, the ACK equal, the BYE above).
+func checkLeg(t *testing.T, gw *gateway, exit string) {
+	t.Helper()
+	// The ACK and the BYE are handled on goroutines of their own at both
+	// ends: either may be recorded first.
+	eventually(t, "the carrier's ACK and BYE", func() bool { return gw.count(sip.ACK) > 0 && gw.count(sip.BYE) > 0 })
+	invites, acks, byes := gw.requests(sip.INVITE), gw.requests(sip.ACK), gw.requests(sip.BYE)
+	if len(invites) == 0 || len(acks) == 0 {
+		t.Fatalf("carrier got %d INVITEs, %d ACKs", len(invites), len(acks))
+	}
+	inv := invites[len(invites)-1]
+	if acks[0].cseq != inv.cseq || byes[0].cseq <= inv.cseq {
+		t.Errorf("carrier leg CSeq: INVITE %d, ACK %d, BYE %d; want the ACK equal, the BYE above", inv.cseq, acks[0].cseq, byes[0].cseq)
+	}
+	for _, r := range [][]received{invites, acks, byes} {
+		for _, m := range r {
+			if m.source != exit || m.via != exit {
+				t.Errorf("%s from %s with Via %s; want both the exit %s", m.method, m.source, m.via, exit)
+			}
+		}
+	}
+}
+
+// TestCarrierInDialogFromExit: the caller's ACK and BYE reach the carrier
+// from the exit socket with the exit in Via, like the INVITE (a carrier
+// that filters by source address would drop them otherwise).
+func TestCarrierInDialogFromExit(t *testing.T) {
+	gw := startGateway(t, func(*sip.Request) int { return 200 })
+	port, exitPort := freePort(t), freePort(t)
+	startLCR(t, port, exitPort, carrierOf(gw, "acme", 1, nil))
+	placeCall(t, startCaller(t), port)
+	checkLeg(t, gw, "127.0.0.2:"+strconv.Itoa(exitPort))
 }
