@@ -231,6 +231,19 @@ func (s *Server) hideInside(req, fwd *sip.Request) {
 	}
 }
 
+// byeToCarrier makes the proxy's own BYE to the callee of d a carrier leg's
+// when the callee is a carrier: numbered on the leg's CSeq (one ahead when
+// the carrier challenged), from the carrier's exit with the exit in Via.
+func (s *Server) byeToCarrier(d dialog.Dialog, bye *sip.Request) {
+	if d.Group != carrier.Group {
+		return
+	}
+	if c := bye.CSeq(); c != nil {
+		c.SeqNo += s.carriers.CSeqShift(d.CallID, d.FromTag) // built by bye: not shared
+	}
+	s.viaExit(bye, s.carrierOf(d))
+}
+
 // carrierOf returns the carrier of dialog d in the graph in force, nil when
 // a reload removed it (its requests then leave as the proxy's own do).
 func (s *Server) carrierOf(d dialog.Dialog) *graph.Carrier {

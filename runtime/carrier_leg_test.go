@@ -12,6 +12,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/sipmsg"
 )
 
 // gateway is an in-process carrier: a sipgo UA whose answer to each
@@ -136,11 +137,17 @@ func lcrGraph(t testing.TB, port, exitPort int, carriers ...*graph.Carrier) *gra
 // exit before then fails.
 func startLCR(t *testing.T, port, exitPort int, carriers ...*graph.Carrier) *Server {
 	t.Helper()
-	s := startProxy(t, lcrGraph(t, port, exitPort, carriers...), nil)
+	return startLCRGraph(t, lcrGraph(t, port, exitPort, carriers...))
+}
+
+// startLCRGraph is startLCR on g (made by lcrGraph).
+func startLCRGraph(t *testing.T, g *graph.Graph) *Server {
+	t.Helper()
+	s := startProxy(t, g, nil)
 	eventually(t, "the exit socket", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		code, err := s.OptionsCarrier(ctx, carriers[0])
+		code, err := s.OptionsCarrier(ctx, g.Carriers[0])
 		return err == nil && code == 200
 	})
 	return s
@@ -208,19 +215,28 @@ func TestCarrierChallengeNotRelayed(t *testing.T) {
 // up.
 func placeCall(t *testing.T, c *caller, port int) {
 	t.Helper()
+	sess := answeredCall(t, c, port)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := sess.Bye(ctx); err != nil {
+		t.Fatalf("bye: %v", err)
+	}
+}
+
+// answeredCall calls through the proxy on port, expects a 2xx and ACKs it.
+func answeredCall(t *testing.T, c *caller, port int) *sipgo.DialogClientSession {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	sess, err := c.invite(ctx, port, "udp", nil)
 	if err != nil {
 		t.Fatalf("invite: %v", err)
 	}
-	defer sess.Close()
+	t.Cleanup(func() { sess.Close() })
 	if err := sess.Ack(ctx); err != nil {
 		t.Fatalf("ack: %v", err)
 	}
-	if err := sess.Bye(ctx); err != nil {
-		t.Fatalf("bye: %v", err)
-	}
+	return sess
 }
 
 // checkLeg checks what a carrier got of one call: every request from the
@@ -257,4 +273,60 @@ func TestCarrierInDialogFromExit(t *testing.T) {
 	startLCR(t, port, exitPort, carrierOf(gw, "acme", 1, nil))
 	placeCall(t, startCaller(t), port)
 	checkLeg(t, gw, "127.0.0.2:"+strconv.Itoa(exitPort))
+}
+
+// challengeThen returns an answer that challenges a call's first INVITE
+// (401) and answers the authorized one with code.
+func challengeThen(code int) func(*sip.Request) int {
+	return func(req *sip.Request) int {
+		if req.GetHeader("Authorization") == nil {
+			return 401
+		}
+		return code
+	}
+}
+
+// TestCarrierShiftAfterFailover: the first carrier challenges and then
+// refuses the authorized INVITE (503); the second answers. Its ACK and BYE
+// carry its own leg's CSeq, not the first carrier's shifted one.
+func TestCarrierShiftAfterFailover(t *testing.T) {
+	auth := func(c *graph.Carrier) { c.Auth = &graph.CarrierAuth{Username: "trunk01", Password: "s3cret"} }
+	strict := startGateway(t, challengeThen(503))
+	good := startGateway(t, func(*sip.Request) int { return 200 })
+	port, exitPort := freePort(t), freePort(t)
+	startLCR(t, port, exitPort, carrierOf(strict, "strict", 1, auth), carrierOf(good, "good", 2, auth))
+	placeCall(t, startCaller(t), port)
+	if n := strict.count(sip.INVITE); n != 2 {
+		t.Errorf("the first carrier got %d INVITEs, want 2 (challenged, then authorized)", n)
+	}
+	checkLeg(t, good, "127.0.0.2:"+strconv.Itoa(exitPort))
+}
+
+// TestCarrierMaxCallDuration: the proxy's own BYE at max_call_duration to
+// a carrier that challenged is numbered on the leg's CSeq and leaves from
+// the exit; the dialog's carrier state (its CSeq shift) goes with it.
+func TestCarrierMaxCallDuration(t *testing.T) {
+	auth := func(c *graph.Carrier) { c.Auth = &graph.CarrierAuth{Username: "trunk01", Password: "s3cret"} }
+	gw := startGateway(t, challengeThen(200))
+	port, exitPort := freePort(t), freePort(t)
+	g := lcrGraph(t, port, exitPort, carrierOf(gw, "acme", 1, auth))
+	g.Proxy.MaxCallDuration = time.Second
+	s := startLCRGraph(t, g)
+	c := startCaller(t)
+	sess := answeredCall(t, c, port)
+	cid, tag := sess.InviteRequest.CallID().Value(), sipmsg.Tag(sess.InviteRequest.From())
+	if n := s.carriers.CSeqShift(cid, tag); n != 1 {
+		t.Fatalf("CSeq shift during the call: %d, want 1", n)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for gw.count(sip.BYE) == 0 || c.byes.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after max_call_duration: carrier got %d BYEs, caller %d", gw.count(sip.BYE), c.byes.Load())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	checkLeg(t, gw, "127.0.0.2:"+strconv.Itoa(exitPort))
+	if n := s.carriers.CSeqShift(cid, tag); n != 0 {
+		t.Errorf("CSeq shift after the call expired: %d, want 0", n)
+	}
 }

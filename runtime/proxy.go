@@ -305,6 +305,18 @@ func (s *Server) hiding(legs *dialog.Legs, transport string) *forward.CopyOption
 	return &forward.CopyOptions{Hide: true, Contact: s.self.HiddenContact(legs.Token, transport)}
 }
 
+// expired hangs up a dialog that outlived max_call_duration; its BYEs are
+// built now, before the table tells the carriers it ended (the carrier
+// leg's CSeq shift goes then), and sent in the background.
+func (s *Server) expired(d dialog.Dialog) {
+	s.log.Info("dialog ended: longer than max_call_duration", "call_id", d.CallID,
+		"target", d.Target, "caller", d.Caller, "callee", d.Callee, "started", d.Started)
+	if d.Established {
+		byes := s.byes(d)
+		go s.sendByes(d, byes)
+	}
+}
+
 // sweep ends dialogs older than proxy.max_call_duration and reconciles the
 // call counters now and then.
 func (s *Server) sweep(ctx context.Context) {
@@ -316,13 +328,7 @@ func (s *Server) sweep(ctx context.Context) {
 			return
 		case now := <-t.C:
 			if max := s.Graph().Proxy.MaxCallDuration; max > 0 {
-				for _, d := range s.dialogs.Expire(max, now) {
-					s.log.Info("dialog ended: longer than max_call_duration", "call_id", d.CallID,
-						"target", d.Target, "caller", d.Caller, "callee", d.Callee, "started", d.Started)
-					if d.Established {
-						go s.hangUp(d)
-					}
-				}
+				s.dialogs.ExpireWith(max, now, s.expired)
 			}
 			if n%30 == 0 {
 				if fixed := s.store.Reconcile(); fixed > 0 {

@@ -11,21 +11,30 @@ import (
 	"github.com/sipfront/sipfront/runtime/sipmsg"
 )
 
-// hangUp ends a confirmed dialog the proxy itself tears down
-// (max_call_duration): a BYE to each party, in parallel, each as that
-// party's peer would send it (its route set, the other party's tags, the
-// next CSeq). It waits for both answers, bounded by in_dialog_timeout.
-func (s *Server) hangUp(d dialog.Dialog) {
+// byes builds the BYEs that end a confirmed dialog the proxy itself tears
+// down (max_call_duration): one to each party that left a Contact, each as
+// that party's peer would send it (its route set, the other party's tags,
+// the next CSeq). Build them before the dialog's end is accounted: a
+// carrier leg's CSeq shift goes with it.
+func (s *Server) byes(d dialog.Dialog) []*sip.Request {
 	if d.Legs == nil {
-		return
+		return nil
 	}
+	var out []*sip.Request
+	for _, to := range []dialog.Side{dialog.Callee, dialog.Caller} {
+		if bye := s.bye(d, to); bye != nil {
+			out = append(out, bye)
+		}
+	}
+	return out
+}
+
+// sendByes sends the BYEs of d in parallel and waits for their answers,
+// bounded by in_dialog_timeout.
+func (s *Server) sendByes(d dialog.Dialog, byes []*sip.Request) {
 	timeout := inDialogTimeout(s.Graph())
 	var wg sync.WaitGroup
-	for _, to := range []dialog.Side{dialog.Callee, dialog.Caller} {
-		bye := s.bye(d, to)
-		if bye == nil {
-			continue
-		}
+	for _, bye := range byes {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
@@ -80,6 +89,9 @@ func (s *Server) bye(d dialog.Dialog, to dialog.Side) *sip.Request {
 	req.SetDestination(dest)
 	if a := s.self.UDPLocal(); tp == "UDP" && a != nil {
 		req.Laddr = *a
+	}
+	if to == dialog.Callee {
+		s.byeToCarrier(d, req)
 	}
 	return req
 }

@@ -288,6 +288,14 @@ func sortDialogs(ds []Dialog) {
 // Expire ends and returns the dialogs started more than maxAge before now
 // (the policy's max call duration), sorted by start time.
 func (t *Table) Expire(maxAge time.Duration, now time.Time) []Dialog {
+	return t.ExpireWith(maxAge, now, nil)
+}
+
+// ExpireWith is Expire that calls before (when not nil) with each expired
+// dialog, in start order, before the accountings are told it ended: the
+// proxy builds its BYEs then, while the carrier leg's state (its CSeq
+// shift) is still known.
+func (t *Table) ExpireWith(maxAge time.Duration, now time.Time, before func(Dialog)) []Dialog {
 	cutoff := now.Add(-maxAge)
 	var gone []Dialog
 	for i := range t.shards {
@@ -306,11 +314,17 @@ func (t *Table) Expire(maxAge time.Duration, now time.Time) []Dialog {
 		}
 		sh.mu.Unlock()
 	}
-	if t.members != nil {
-		for _, d := range gone {
+	sortDialogs(gone)
+	for _, d := range gone {
+		if before != nil {
+			before(d)
+		}
+		if t.members != nil {
 			t.members.End(d.CallID, d.FromTag)
 		}
+		if t.carriers != nil {
+			t.carriers.End(d.CallID, d.FromTag)
+		}
 	}
-	sortDialogs(gone)
 	return gone
 }

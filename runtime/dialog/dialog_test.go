@@ -1,6 +1,9 @@
 package dialog
 
 import (
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,6 +85,32 @@ func TestTableExpire(t *testing.T) {
 	}
 	if tab.Active("m1") != 1 || len(tab.Dialogs()) != 1 {
 		t.Errorf("after expiry: %d active, %d dialogs", tab.Active("m1"), len(tab.Dialogs()))
+	}
+}
+
+// TestTableExpireAccounts: an expired dialog is ended at its accounting,
+// a carrier's too (its CSeq shift and hidden Contact go), after before saw
+// it (the proxy builds its BYEs while the shift is known).
+func TestTableExpireAccounts(t *testing.T) {
+	members, carriers := &recorder{}, &recorder{}
+	tab := New(members)
+	tab.CountCarriers(carriers)
+	now := time.Now()
+	tab.now = func() time.Time { return now.Add(-time.Hour) }
+	tab.Start(member("m1"), "to-member", "f", "a", "b")
+	tab.Start(target.Target{ID: "carrier.acme", Carrier: &graph.Carrier{ID: "carrier.acme"}}, "to-carrier", "f", "a", "b")
+	var seen []string
+	gone := tab.ExpireWith(30*time.Minute, now, func(d Dialog) {
+		seen = append(seen, d.CallID+" "+strconv.Itoa(len(members.events)+len(carriers.events)))
+	})
+	if len(gone) != 2 || tab.Active("carrier.acme") != 0 || tab.Active("m1") != 0 {
+		t.Fatalf("expired %d, active carrier %d member %d; want 2, 0, 0", len(gone), tab.Active("carrier.acme"), tab.Active("m1"))
+	}
+	if !slices.Contains(carriers.events, "end to-carrier") {
+		t.Errorf("carrier accounting told %v, want the end of to-carrier", carriers.events)
+	}
+	if len(seen) != 2 || !strings.HasSuffix(seen[0], " 2") || !strings.HasSuffix(seen[1], " 4") {
+		t.Errorf("before saw %v; want each dialog before its ends were told (2 starts, then 2 ends each)", seen)
 	}
 }
 
