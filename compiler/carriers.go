@@ -215,6 +215,12 @@ func (c *compiler) carrierLimits(lc *lang.Carrier, gc *graph.Carrier) {
 			c.errorf(v.Range, "Invalid Limit", "Limits are 0 (unlimited) or more, not %d.", v.Value)
 		}
 	}
+	if l.Calls.Value > 0 && c.g.Proxy.MaxCallDuration == 0 {
+		// The calls limit counts dialogs, and without a maximum duration
+		// a dialog whose BYE was lost is never ended.
+		c.warnf(l.Calls.Range, "Calls Limit Without Max Call Duration",
+			"limits.calls counts the carrier's dialogs, and without proxy.max_call_duration a dialog whose BYE was lost holds one of its %d slots until a restart. Set max_call_duration in the proxy block, such as \"4h\".", l.Calls.Value)
+	}
 }
 
 func (c *compiler) carrierQuality(lc *lang.Carrier, gc *graph.Carrier) {

@@ -9,6 +9,8 @@ proxy {
   admin        = "127.0.0.1:8080"       # admin API and metrics
   ring_timeout = "3m"                   # Timer C
   exit         = "udp:203.0.113.5:5060" # the one socket carriers see
+
+  max_call_duration = "4h" # a lost BYE frees its carrier's calls slot
 }
 
 filter "methods" {

@@ -38,6 +38,10 @@ carrier "bravo" {
   uri      = "sip:sbc.bravo.example"
   prefixes = ["+44"]
   exit     = "udp:203.0.113.5:5070" # a listen address: fine
+  limits {
+    calls = 10 # WARNING 13: Calls Limit Without Max Call Duration
+    cps   = 5  # without calls: no warning
+  }
 
   auth {
     username         = "trunk02"
