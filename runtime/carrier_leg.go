@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 
@@ -66,14 +67,17 @@ const retryAfterLimits = "1"
 // is hidden (only the proxy's Via and Record-Route remain, and the Contact
 // is the proxy's); the proxy's addresses are the exit socket's when the
 // carrier has one. The SDP is relayed as it is (docs/carriers.md, "One
-// exit address").
-func (s *Server) toCarrier(fwd *sip.Request, c *graph.Carrier, user string) {
+// exit address"). It returns the rewrite of the carrier's responses:
+// rewrite, after the inside Record-Route entry the carrier did not see is
+// put back.
+func (s *Server) toCarrier(fwd *sip.Request, c *graph.Carrier, user string,
+	rewrite func(*sip.Response) *sip.Response) func(*sip.Response) *sip.Response {
 	fwd.Recipient = sip.Uri{Scheme: "sip", User: c.Number(user), Host: c.Host, Port: c.Port}
 	if c.Transport == "tcp" {
 		fwd.Recipient.UriParams = sip.HeaderParams{{K: "transport", V: "tcp"}}
 	}
 	own := fwd.Via() // Copy put the proxy's Via first
-	var ownRR []sip.Header
+	var ownRR, inside []sip.Header
 	for _, h := range fwd.GetHeaders("Record-Route") {
 		if rr, ok := h.(*sip.RecordRouteHeader); ok && s.self.IsOwn(&rr.Address) {
 			ownRR = append(ownRR, h)
@@ -87,16 +91,49 @@ func (s *Server) toCarrier(fwd *sip.Request, c *graph.Carrier, user string) {
 		host, port := splitExit(ex.Addr)
 		own.Host, own.Port = host, port // a Via of its own, made by NewVia
 		if len(ownRR) > 0 {
-			// The first entry faces the carrier (a second one, for
-			// another transport, faces the inside and keeps its address).
+			// The first entry faces the carrier; a second one, for the
+			// inside transport (RFC 5658), names an inside address: the
+			// carrier never sees it, the caller gets it back in the
+			// answers (its route set needs it).
 			rr := ownRR[0].(*sip.RecordRouteHeader).Clone() // shared: never modified
 			rr.Address.Host, rr.Address.Port = host, port
-			ownRR[0] = rr
+			ownRR, inside = []sip.Header{rr}, ownRR[1:]
 		}
 		s.exitSocket(fwd, ex, host, port)
 	}
 	fwd.PrependHeader(append([]sip.Header{own}, ownRR...)...)
 	s.hideContact(fwd, c)
+	if len(inside) == 0 {
+		return rewrite
+	}
+	return withInsideRR(ownRR[0].(*sip.RecordRouteHeader), inside, rewrite)
+}
+
+// withInsideRR returns rewrite after the inside Record-Route entries are
+// put back into a carrier's response, right after exit, the entry the
+// carrier saw: the caller's route set is then the one a double
+// Record-Route gives it.
+func withInsideRR(exit *sip.RecordRouteHeader, inside []sip.Header,
+	rewrite func(*sip.Response) *sip.Response) func(*sip.Response) *sip.Response {
+	return func(res *sip.Response) *sip.Response {
+		rrs := res.GetHeaders("Record-Route")
+		at := slices.IndexFunc(rrs, func(h sip.Header) bool {
+			rr, ok := h.(*sip.RecordRouteHeader)
+			return ok && sameURI(&rr.Address, &exit.Address)
+		})
+		if at >= 0 {
+			rrs = slices.Insert(slices.Clone(rrs), at+1, inside...)
+			for res.RemoveHeader("Record-Route") {
+			}
+			for _, h := range rrs {
+				res.AppendHeader(h)
+			}
+		}
+		if rewrite != nil {
+			return rewrite(res)
+		}
+		return res
+	}
 }
 
 // hideContact gives the carrier a Contact at the proxy (the exit, or the

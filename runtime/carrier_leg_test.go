@@ -31,6 +31,7 @@ type received struct {
 	cseq   uint32
 	source string
 	via    string
+	rr     []string // Record-Route entries, host:port
 }
 
 func startGateway(t testing.TB, answer func(req *sip.Request) int) *gateway {
@@ -81,6 +82,11 @@ func (gw *gateway) record(req *sip.Request) {
 	}
 	if v := req.Via(); v != nil {
 		r.via = v.Host + ":" + strconv.Itoa(v.Port)
+	}
+	for _, h := range req.GetHeaders("Record-Route") {
+		if rr, ok := h.(*sip.RecordRouteHeader); ok {
+			r.rr = append(r.rr, rr.Address.Host+":"+strconv.Itoa(rr.Address.Port))
+		}
 	}
 	gw.mu.Lock()
 	gw.got = append(gw.got, r)
@@ -215,7 +221,7 @@ func TestCarrierChallengeNotRelayed(t *testing.T) {
 // up.
 func placeCall(t *testing.T, c *caller, port int) {
 	t.Helper()
-	sess := answeredCall(t, c, port)
+	sess := answeredCall(t, c, port, "udp")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := sess.Bye(ctx); err != nil {
@@ -223,12 +229,13 @@ func placeCall(t *testing.T, c *caller, port int) {
 	}
 }
 
-// answeredCall calls through the proxy on port, expects a 2xx and ACKs it.
-func answeredCall(t *testing.T, c *caller, port int) *sipgo.DialogClientSession {
+// answeredCall calls through the proxy on port over transport, expects a
+// 2xx and ACKs it.
+func answeredCall(t *testing.T, c *caller, port int, transport string) *sipgo.DialogClientSession {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	sess, err := c.invite(ctx, port, "udp", nil)
+	sess, err := c.invite(ctx, port, transport, nil)
 	if err != nil {
 		t.Fatalf("invite: %v", err)
 	}
@@ -313,7 +320,7 @@ func TestCarrierMaxCallDuration(t *testing.T) {
 	g.Proxy.MaxCallDuration = time.Second
 	s := startLCRGraph(t, g)
 	c := startCaller(t)
-	sess := answeredCall(t, c, port)
+	sess := answeredCall(t, c, port, "udp")
 	cid, tag := sess.InviteRequest.CallID().Value(), sipmsg.Tag(sess.InviteRequest.From())
 	if n := s.carriers.CSeqShift(cid, tag); n != 1 {
 		t.Fatalf("CSeq shift during the call: %d, want 1", n)
@@ -328,5 +335,32 @@ func TestCarrierMaxCallDuration(t *testing.T) {
 	checkLeg(t, gw, "127.0.0.2:"+strconv.Itoa(exitPort))
 	if n := s.carriers.CSeqShift(cid, tag); n != 0 {
 		t.Errorf("CSeq shift after the call expired: %d, want 0", n)
+	}
+}
+
+// TestCarrierDoubleRecordRoute: a caller over TCP, a carrier over UDP. The
+// proxy's Record-Route entry for the inside transport (RFC 5658) names an
+// inside address: the carrier sees only the exit's, the caller gets both
+// back (its ACK and BYE go through the proxy over TCP and reach the
+// carrier from the exit).
+func TestCarrierDoubleRecordRoute(t *testing.T) {
+	gw := startGateway(t, func(*sip.Request) int { return 200 })
+	port, exitPort := freePort(t), freePort(t)
+	startLCR(t, port, exitPort, carrierOf(gw, "acme", 1, nil))
+	exit := "127.0.0.2:" + strconv.Itoa(exitPort)
+	sess := answeredCall(t, startCaller(t), port, "tcp")
+	if rrs := sess.InviteResponse.GetHeaders("Record-Route"); len(rrs) != 2 {
+		t.Errorf("the caller's 200 has %d Record-Route entries, want 2 (exit, then inside)", len(rrs))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := sess.Bye(ctx); err != nil {
+		t.Fatalf("bye: %v", err)
+	}
+	checkLeg(t, gw, exit)
+	for _, inv := range gw.requests(sip.INVITE) {
+		if len(inv.rr) != 1 || inv.rr[0] != exit {
+			t.Errorf("the carrier's INVITE has Record-Route %v, want only the exit %s", inv.rr, exit)
+		}
 	}
 }

@@ -191,12 +191,13 @@ func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTran
 		if prep != nil {
 			prep(fwd)
 		}
+		rw := rewrite
 		if t.Carrier != nil {
-			s.toCarrier(fwd, t.Carrier, v.R.RURI.User)
+			rw = s.toCarrier(fwd, t.Carrier, v.R.RURI.User, rewrite)
 		}
 		b := s.relay.NewBranch(req, tx, fwd, cancel, release)
 		b.Hidden = t.Carrier != nil
-		b.SetRewrite(rewrite)
+		b.SetRewrite(rw)
 		s.obs.Relay(t.ID)
 		if err := b.Start(context.Background()); err != nil {
 			s.log.Debug("relay failed", "target", t.ID, "call_id", cid, "error", err)
@@ -206,7 +207,7 @@ func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTran
 		}
 		if a, ok := it.(authorizer); ok && out.Final != nil && !out.Relayed {
 			if fwd := a.Authorize(fwd, out.Final); fwd != nil {
-				b, out = s.authorizedTry(req, tx, fwd, cancel, release, it, ring, rewrite)
+				b, out = s.authorizedTry(req, tx, fwd, cancel, release, it, ring, rw)
 			}
 		}
 		if timed, ok := it.(target.Timed); ok {
