@@ -60,17 +60,26 @@ func (s *Server) inDialog(g *graph.Graph, req *sip.Request, tx sip.ServerTransac
 	}
 	out := s.relay.SingleWith(req, tx, fwd, ringTimeout(g), inDialogTimeout(g),
 		forward.SingleOptions{Hidden: hidden, Rewrite: rewrite, OnTimeout: timedOut})
-	if req.Method == sip.BYE && (out.Final != nil || out.Err != nil) {
+	if req.Method == sip.BYE && (out.Err != nil || (out.Final != nil && byeEnds(out.Final.StatusCode))) {
 		s.endDialog(req)
 	}
 }
 
+// byeEnds reports whether a final answer to a BYE ends the dialog: a 2xx,
+// or a 481/408 that says the other party no longer has it (RFC 3261
+// §15.1.2, §12.2.1.2). A challenge (401/407) or any other refusal leaves
+// the dialog up: the sender resends the BYE with credentials, and that
+// BYE must still find it.
+func byeEnds(code int) bool {
+	return (code >= 200 && code < 300) || code == 481 || code == 408
+}
+
 // endsDialog wraps the rewrite of a BYE's responses so that the dialog
-// ends (end) before the final response goes upstream: once the sender
-// knows, the table agrees.
+// ends (end) before a final response that ends it (byeEnds) goes
+// upstream: once the sender knows, the table agrees.
 func endsDialog(rewrite func(*sip.Response) *sip.Response, end func()) func(*sip.Response) *sip.Response {
 	return func(res *sip.Response) *sip.Response {
-		if res.StatusCode >= 200 {
+		if byeEnds(res.StatusCode) {
 			end()
 		}
 		if rewrite != nil {

@@ -56,3 +56,26 @@ func TestRouteGiven(t *testing.T) {
 		}
 	}
 }
+
+// TestEndsDialog: a BYE's dialog ends on a 2xx, 481 or 408 only; a
+// challenged BYE (401/407) or another refusal keeps it, so the BYE resent
+// with credentials still finds it.
+func TestEndsDialog(t *testing.T) {
+	for _, c := range []struct {
+		code int
+		want bool
+	}{
+		{100, false}, {180, false}, {200, true}, {202, true}, {401, false}, {407, false},
+		{403, false}, {408, true}, {481, true}, {486, false}, {500, false}, {503, false},
+	} {
+		ended := false
+		wrap := endsDialog(nil, func() { ended = true })
+		res := sip.NewResponse(c.code, "x")
+		if got := wrap(res); got != res {
+			t.Errorf("%d: the response was replaced", c.code)
+		}
+		if ended != c.want {
+			t.Errorf("%d: ended %v, want %v", c.code, ended, c.want)
+		}
+	}
+}
