@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -117,7 +118,7 @@ func (s *Server) matchDialog(g *graph.Graph, req *sip.Request) (match, int, stri
 	validate := g.Proxy.DialogValidation
 	if !validate && !g.Proxy.TopologyHiding && s.self.HiddenToken(&req.Recipient) == "" {
 		// A hidden dialog keeps its hiding after a reload turned it off.
-		return match{}, 0, ""
+		return s.unmatched(req, dialog.Unknown)
 	}
 	var cseq uint32
 	if c := req.CSeq(); c != nil {
@@ -129,8 +130,9 @@ func (s *Server) matchDialog(g *graph.Graph, req *sip.Request) (match, int, stri
 		return match{}, 481, "Call/Transaction Does Not Exist"
 	case v == dialog.Unknown, v == dialog.Sibling:
 		// A sibling dialog of a fork (its second 2xx) goes by its own
-		// route set: the caller is ending it.
-		return match{}, 0, ""
+		// route set: the caller is ending it. So does a request of a
+		// dialog the table does not track (a subscription).
+		return s.unmatched(req, v)
 	case v == dialog.OldCSeq && validate:
 		return match{}, 400, "CSeq Not Higher Than The Dialog's Last"
 	}
@@ -141,6 +143,42 @@ func (s *Server) matchDialog(g *graph.Graph, req *sip.Request) (match, int, stri
 		return match{}, 403, "Route Set Does Not Match The Dialog"
 	}
 	return match{d: d, side: side, found: true}, 0, ""
+}
+
+// unmatched decides on an in-dialog request that no tracked dialog vouches
+// for (verdict v: Unknown or Sibling), which would go by its own Route set
+// or Request-URI: it may, only when its first Route names this proxy (the
+// sender got it from our Record-Route: Kamailio's loose_route) or it comes
+// from a peer (a pool member, carrier or trusted group). Anything else is
+// someone asking the proxy to carry a request to a host of its choosing,
+// internal hosts included: refused with 481, or 403 for a fork's sibling
+// dialog (the Call-ID and tag exist, the route set is not ours).
+func (s *Server) unmatched(req *sip.Request, v dialog.Verdict) (match, int, string) {
+	if s.ownFirstRoute(req) || s.fromPeer(req) {
+		return match{}, 0, ""
+	}
+	if v == dialog.Sibling {
+		return match{}, 403, "Route Set Does Not Match The Dialog"
+	}
+	return match{}, 481, "Call/Transaction Does Not Exist"
+}
+
+// ownFirstRoute reports whether the first Route entry of req names this
+// proxy.
+func (s *Server) ownFirstRoute(req *sip.Request) bool {
+	for _, h := range req.Headers() {
+		if r, ok := h.(*sip.RouteHeader); ok {
+			return s.self.IsOwn(&r.Address)
+		}
+	}
+	return false
+}
+
+// fromPeer reports whether req comes from a pool member, a carrier or a
+// trusted group (edge.Guard.IsPeer).
+func (s *Server) fromPeer(req *sip.Request) bool {
+	src, err := netip.ParseAddrPort(req.Source())
+	return err == nil && s.edge.IsPeer(src.Addr())
 }
 
 // inviteDialogOnly reports whether a method is only sent inside an INVITE
