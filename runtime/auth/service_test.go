@@ -400,3 +400,52 @@ func TestReloadKeepsState(t *testing.T) {
 		t.Fatalf("a graph without the stage keeps its table: %v", err)
 	}
 }
+
+// TestOnlyProvenFailuresCount: a failed answer counts against its source
+// and user only when its nonce verified, which proves that the sender
+// received our challenge at that address. Spoofed datagrams in the name of
+// a victim (forged nonces, a nonce issued to another address, malformed
+// answers, an unparsable header) never block the victim's address or user;
+// the same failures with a verified nonce do.
+func TestOnlyProvenFailuresCount(t *testing.T) {
+	s, a, c := newTestService(t)
+	th := s.Throttle(a.ID)
+	elsewhere := netip.MustParseAddr("198.51.100.7")
+	foreign := nonceOf(t, s, a, elsewhere) // the attacker's own nonce
+	forged := strings.Repeat("ab", nonceHex/2)
+	wrong := client{user: "alice", password: "guess", alg: MD5}
+	spoofed := []string{
+		wrong.answer(forged, "INVITE", "sip:100@example.com"),
+		wrong.answer(foreign, "INVITE", "sip:100@example.com"),
+		wrong.answer("zz", "INVITE", "sip:100@example.com"),
+		wrong.answer(forged, "INVITE", "sip:999@example.com"),                                                 // wrong uri
+		strings.Replace(wrong.answer(forged, "INVITE", "sip:100@example.com"), "qop=auth", "qop=auth-int", 1), // malformed
+		`Digest username=`, // unparsable
+	}
+	for i := 0; i < 3*a.MaxFailures; i++ {
+		for _, h := range spoofed {
+			if v := s.Authenticate(a, request("INVITE", "100", "alice", h, phone)); v.Outcome != graph.AuthChallenge {
+				t.Fatalf("spoofed answer %q: %+v", h, v)
+			}
+		}
+	}
+	if n := th.Len(); n != 0 {
+		t.Fatalf("spoofed answers were counted: %+v", th.List(c.now()))
+	}
+	alice := client{user: "alice", password: "secret", alg: MD5}
+	if v := s.Authenticate(a, request("INVITE", "100", "alice", alice.answer(nonceOf(t, s, a, phone), "INVITE", "sip:100@example.com"), phone)); v.Outcome != graph.AuthOK {
+		t.Fatalf("the victim after the spoofed flood: %+v", v)
+	}
+	// With a verified nonce, a wrong uri or a malformed answer counts.
+	for i := 1; i <= a.MaxFailures; i++ {
+		n := nonceOf(t, s, a, phone)
+		h := wrong.answer(n, "INVITE", "sip:999@example.com")
+		if i%2 == 0 {
+			h = strings.Replace(wrong.answer(n, "INVITE", "sip:100@example.com"), "qop=auth", "qop=auth-int", 1)
+		}
+		s.Authenticate(a, request("INVITE", "100", "alice", h, phone))
+	}
+	if _, blocked := th.Blocked(phone, "", c.now()); !blocked {
+		t.Fatalf("%d proven failures did not block: %+v", a.MaxFailures, th.List(c.now()))
+	}
+}
