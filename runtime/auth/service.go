@@ -280,10 +280,11 @@ var blockedReason = map[string]string{"source": "source blocked", "user": "user 
 // verify checks a parsed answer. The nonce is checked first: it is bound to
 // the source address, so only a nonce that verifies proves that the sender
 // received our challenge there. Only such an answer counts against the
-// source and the user when it fails: a spoofed datagram cannot block
-// anyone. Every failure of the answer itself (user, password, nonce) does
-// the same work, a lookup and one response hash, and gets the same
-// challenge: an unknown user costs what a wrong password costs.
+// source and the user when it fails (a spoofed datagram cannot block
+// anyone) and only such an answer costs a credential lookup (a forged one
+// cannot fill the cache or load the database). Every failure of the answer
+// itself (user, password, nonce) then does one response hash and gets the
+// same challenge: an unknown user costs what a wrong password costs.
 func (s *Service) verify(a *graph.Auth, th *Throttle, req *graph.Request, ans *Answer, now time.Time) graph.AuthVerdict {
 	src := req.Source.IP
 	key, issued, nst := s.nonces.Check(ans.Nonce, a.Realm, src, now, a.NonceTTL)
@@ -296,13 +297,16 @@ func (s *Service) verify(a *graph.Auth, th *Throttle, req *graph.Request, ans *A
 	if !uriMatches(ans.URI, req.RURI) {
 		return s.fail(a, th, src, ans.Username, now, FailURI, counts)
 	}
-	cred, found, err := s.lookup(a, ans.Username)
-	if err != nil {
-		s.Counters.Unavailable.Add(1)
-		return graph.AuthVerdict{Outcome: graph.AuthUnavailable, Reason: "credential store unavailable", RetryAfter: retryAfter}
-	}
-	if !found {
-		cred = s.dummy
+	cred, found := s.dummy, false
+	if nst != nonceBad {
+		c, ok, err := s.lookup(a, ans.Username)
+		if err != nil {
+			s.Counters.Unavailable.Add(1)
+			return graph.AuthVerdict{Outcome: graph.AuthUnavailable, Reason: "credential store unavailable", RetryAfter: retryAfter}
+		}
+		if ok {
+			cred, found = c, true
+		}
 	}
 	match := responseMatches(alg, cred.ha1(alg), req.Method, ans)
 	switch {
