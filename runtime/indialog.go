@@ -228,12 +228,26 @@ func sameURI(a, b *sip.Uri) bool {
 }
 
 // inDialogCopy builds the copy of an in-dialog request and the rewrite of
+// its responses (inDialogRoute). When the graph authenticates anybody, the
+// copy leaves without digest credentials, as the initial request did: a
+// phone that answered a challenge on its INVITE often repeats its
+// Proxy-Authorization on the re-INVITE and BYE, and it must not reach a
+// PBX or carrier either.
+func (s *Server) inDialogCopy(g *graph.Graph, req *sip.Request, m match) (*sip.Request, func(*sip.Response) *sip.Response) {
+	fwd, rewrite := s.inDialogRoute(req, m)
+	if len(g.Auth) > 0 {
+		consumeCredentials(fwd)
+	}
+	return fwd, rewrite
+}
+
+// inDialogRoute builds the copy of an in-dialog request and the rewrite of
 // its responses. A matched dialog decides the next hop: the Route entries
 // after ours, else the stored route set toward the other party, else the
 // other party's stored address (the caller's source: NAT); under topology
 // hiding the Request-URI becomes the other party's real Contact and the
 // sender's Vias, Record-Route and Contact are hidden.
-func (s *Server) inDialogCopy(g *graph.Graph, req *sip.Request, m match) (*sip.Request, func(*sip.Response) *sip.Response) {
+func (s *Server) inDialogRoute(req *sip.Request, m match) (*sip.Request, func(*sip.Response) *sip.Response) {
 	loop := forward.LoopHash(req)
 	if !m.found || m.d.Legs == nil {
 		dest, transport := s.inDialogTarget(req)
