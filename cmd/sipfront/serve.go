@@ -23,6 +23,7 @@ import (
 	"github.com/sipfront/sipfront/runtime"
 	"github.com/sipfront/sipfront/runtime/admin"
 	"github.com/sipfront/sipfront/runtime/auth"
+	"github.com/sipfront/sipfront/runtime/carrier"
 	"github.com/sipfront/sipfront/runtime/metrics"
 	"github.com/sipfront/sipfront/runtime/probe"
 	"github.com/sipfront/sipfront/runtime/registrar"
@@ -154,12 +155,15 @@ func serve(cmd *cobra.Command, path string, o serveOptions) error {
 	defer cancel()
 
 	prober := probe.New(srv, srv.State(), log)
+	prober.ProbeCarriers(srv.Carriers())
+	registrant := carrier.NewRegistrant(srv.Carriers(), srv.CarrierSender(), srv.Graph, log)
 	startAdmin(runCtx, srv, src, obs, prober, reg, authSvc, log)
 	var bg sync.WaitGroup
 	bg.Go(func() { reg.Run(runCtx, time.Second) })
 	bg.Go(func() {
 		select { // probes leave from the proxy's listeners: wait for them
 		case <-srv.Ready():
+			bg.Go(func() { registrant.Run(runCtx) }) // carriers' registrations, likewise
 			prober.Run(runCtx)
 		case <-runCtx.Done():
 		}
@@ -212,7 +216,8 @@ func startAdmin(ctx context.Context, srv *runtime.Server, src *policySource, obs
 		log.Warn("admin API on a non-loopback address without a token: set "+admin.TokenEnv, "addr", addr)
 	}
 	_, err := admin.Start(ctx, srv, admin.Options{Addr: addr, Token: token, Metrics: obs.Handler(),
-		Probes: prober, Logger: log, Sources: src.sources, Registrations: reg, Auth: authSvc})
+		Probes: prober, Logger: log, Sources: src.sources, Registrations: reg, Auth: authSvc,
+		Flood: srv.Edge().Table})
 	if err != nil {
 		log.Error("admin API not started; the proxy serves without it", "error", err)
 	}

@@ -47,10 +47,20 @@ func (b *SIPBranch) run(id int, events chan<- Event) {
 		events <- Event{Branch: id, Code: 503, Done: true}
 		return
 	}
-	defer ct.Terminate()
+	// The transaction ends with the branch, except after a 2xx: then it
+	// must live on (Timer M, RFC 6026) so that retransmissions of the 2xx
+	// still reach the caller through OnRetransmission.
+	success := false
+	defer func() {
+		if !success {
+			ct.Terminate()
+		}
+	}()
 	timer := time.NewTimer(b.ring) // Timer C, then Timer B once cancelled
 	defer timer.Stop()
-	answered, cancelling, cancelSent := false, false, false
+	// timedOut: Timer C fired; the contact's 487 to our CANCEL then counts
+	// as 408 for the caller (RFC 3261 §16.8).
+	answered, cancelling, cancelSent, timedOut := false, false, false, false
 	sendCancel := func() {
 		if !cancelSent {
 			cancelSent = true
@@ -74,11 +84,15 @@ func (b *SIPBranch) run(id int, events chan<- Event) {
 					events <- Event{Branch: id, Code: res.StatusCode, Msg: res}
 				}
 			case res.IsSuccess():
+				success = true
 				if b.retransmit != nil {
 					ct.OnRetransmission(b.retransmit)
 				}
 				events <- Event{Branch: id, Code: res.StatusCode, Msg: res}
 				events <- Event{Branch: id, Done: true}
+				return
+			case timedOut:
+				events <- Event{Branch: id, Code: 408, Done: true}
 				return
 			default:
 				events <- Event{Branch: id, Code: res.StatusCode, Msg: res, Done: true}
@@ -94,7 +108,7 @@ func (b *SIPBranch) run(id int, events chan<- Event) {
 				return
 			}
 			// Timer C: the contact rang too long.
-			cancelling = true
+			cancelling, timedOut = true, true
 			timer.Reset(sip.Timer_B)
 			if answered {
 				sendCancel()
@@ -122,16 +136,7 @@ func errCode(err error) int {
 	return 503
 }
 
-func (b *SIPBranch) sendCancel() {
-	c := forward.NewCancel(b.fwd)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
-		defer cancel()
-		if _, err := b.relay.Client.Do(ctx, c, forward.NoBuild); err != nil {
-			b.relay.Log.Debug("CANCEL to a fork branch failed", "call_id", sipmsg.CallID(c), "error", err)
-		}
-	}()
-}
+func (b *SIPBranch) sendCancel() { b.relay.SendCancel(b.fwd) }
 
 // SIPUpstream is the caller's server transaction as a fork's Upstream.
 type SIPUpstream struct {

@@ -319,12 +319,19 @@ func (b *Branch) sendCancel() {
 		return
 	}
 	b.cancelSent = true
-	c := NewCancel(b.fwd)
+	b.r.SendCancel(b.fwd)
+}
+
+// SendCancel sends the CANCEL of a forwarded INVITE inv (NewCancel) from a
+// goroutine of its own, bounded by cancelTimeout: it happens only on the
+// cancel path, and the caller must keep reading the INVITE's responses.
+func (r *Relay) SendCancel(inv *sip.Request) {
+	c := NewCancel(inv)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), cancelTimeout)
 		defer cancel()
-		if _, err := b.r.Client.Do(ctx, c, NoBuild); err != nil {
-			b.r.Log.Debug("CANCEL downstream failed", "call_id", sipmsg.CallID(c), "error", err)
+		if _, err := r.Client.Do(ctx, c, NoBuild); err != nil {
+			r.Log.Debug("CANCEL downstream failed", "call_id", sipmsg.CallID(c), "error", err)
 		}
 	}()
 }
