@@ -7,6 +7,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/carrier"
 	"github.com/sipfront/sipfront/runtime/dialog"
 	"github.com/sipfront/sipfront/runtime/edge"
 	"github.com/sipfront/sipfront/runtime/forward"
@@ -149,6 +150,7 @@ func TestInDialogCopyConsumesCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := &Server{self: self, relay: &forward.Relay{Self: self}, dialogs: dialog.New(nil)}
+	s.carriers = carrier.New(s.dialogs)
 	raw := "BYE sip:bob@10.0.0.9 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.7:5062;branch=z9hG4bK-1\r\n" +
 		"Route: <sip:127.0.0.1:5070;lr>\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: c\r\nCSeq: 3 BYE\r\n" +
 		"Proxy-Authorization: Digest username=\"alice\"\r\nauthorization: Digest username=\"alice\"\r\nContent-Length: 0\r\n\r\n"
