@@ -3,11 +3,14 @@ package graph
 import (
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/overloads"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/common/types/traits"
@@ -199,13 +202,13 @@ func (c *evalContext) ResolveName(name string) (any, bool) {
 	case "source":
 		return &r.Source, true
 	case "user_agent":
-		return types.String(r.UserAgent), true
+		return borrowString(&r.UserAgent), true
 	case "call_id":
-		return types.String(r.CallID), true
+		return borrowString(&r.CallID), true
 	case "in_dialog":
 		return types.Bool(r.InDialog), true
 	case "auth_user":
-		return types.String(r.AuthUser), true
+		return borrowString(&r.AuthUser), true
 	case contextVar:
 		return c, true
 	}
@@ -265,9 +268,9 @@ type requestTypes struct {
 
 var requestFields = map[string]map[string]*types.FieldType{
 	uriTypeName: {
-		"scheme": strField(func(u *URI) string { return u.Scheme }),
-		"user":   strField(func(u *URI) string { return u.User }),
-		"host":   strField(func(u *URI) string { return u.Host }),
+		"scheme": strField(func(u *URI) *string { return &u.Scheme }),
+		"user":   strField(func(u *URI) *string { return &u.User }),
+		"host":   strField(func(u *URI) *string { return &u.Host }),
 		"port": {Type: types.IntType, IsSet: always,
 			GetFrom: func(o any) (any, error) { return types.Int(o.(*URI).Port), nil }},
 		"params": {Type: paramsType, IsSet: always,
@@ -279,13 +282,13 @@ var requestFields = map[string]map[string]*types.FieldType{
 		"port": {Type: types.IntType, IsSet: always,
 			GetFrom: func(o any) (any, error) { return types.Int(o.(*Source).Port), nil }},
 		"transport": {Type: types.StringType, IsSet: always,
-			GetFrom: func(o any) (any, error) { return types.String(o.(*Source).Transport), nil }},
+			GetFrom: func(o any) (any, error) { return borrowString(&o.(*Source).Transport), nil }},
 	},
 }
 
-func strField(get func(*URI) string) *types.FieldType {
+func strField(get func(*URI) *string) *types.FieldType {
 	return &types.FieldType{Type: types.StringType, IsSet: always,
-		GetFrom: func(o any) (any, error) { return types.String(get(o.(*URI))), nil }}
+		GetFrom: func(o any) (any, error) { return borrowString(get(o.(*URI))), nil }}
 }
 
 func always(any) bool { return true }
@@ -393,7 +396,7 @@ func NewCondition(src string, checked *cel.Ast) (*Condition, error) {
 	if err != nil {
 		return nil, err
 	}
-	prg, err := env.Program(checked, cel.EvalOptions(cel.OptOptimize))
+	prg, err := env.Program(checked, cel.EvalOptions(cel.OptOptimize), cel.OptimizeRegex(matchesByOverload...))
 	if err != nil {
 		return nil, fmt.Errorf("condition %q: %w", src, err)
 	}
@@ -463,4 +466,65 @@ func offsetOf(src string, line, col int) int {
 		col--
 	}
 	return len(src)
+}
+
+// borrowString returns *p as a CEL string value without copying it to the
+// heap. Converting a types.String to an interface allocates a copy of the
+// string header (16 bytes) per variable read, which made up most of a
+// decision's allocations. The value instead points at the Request field:
+// it is valid while the Request is not modified, which holds for one
+// condition's evaluation (Decide rewrites RURI.User only between
+// conditions, and no CEL value outlives Program.Eval: results are bools and
+// errors are formatted when created).
+func borrowString(p *string) any {
+	v := stringBox // the type word of an `any` holding a types.String
+	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] = unsafe.Pointer(p)
+	return v
+}
+
+// stringBox is an `any` of dynamic type types.String; borrowString copies
+// its type word.
+var stringBox any = types.String("")
+
+// matchesByOverload replaces cel-go's constant-regex optimisation of
+// matches(), which allocates an argument slice and boxes the input string
+// on each call, with matchCall. It is keyed by overload ID because cel-go
+// applies those before its own, function-keyed, optimisation.
+var matchesByOverload = []*interpreter.RegexOptimization{
+	{Function: overloads.Matches, OverloadID: overloads.Matches, RegexIndex: 1, Factory: newMatchCall},
+	{Function: overloads.Matches, OverloadID: overloads.MatchesString, RegexIndex: 1, Factory: newMatchCall},
+}
+
+func newMatchCall(call interpreter.InterpretableCall, pattern string) (interpreter.InterpretableCall, error) {
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, err
+	}
+	return &matchCall{InterpretableCall: call, in: call.Args()[0], re: re}, nil
+}
+
+// matchCall is s.matches(constant pattern) with the pattern compiled once.
+type matchCall struct {
+	interpreter.InterpretableCall
+	in interpreter.InterpretableV2
+	re *regexp.Regexp
+}
+
+// Exec evaluates the input and matches it, as cel-go's own optimisation
+// does, minus the allocations.
+func (m *matchCall) Exec(frame *interpreter.ExecutionFrame) ref.Val {
+	v := m.in.Exec(frame)
+	s, ok := v.(types.String)
+	if !ok {
+		if types.IsUnknownOrError(v) {
+			return v
+		}
+		return types.NoSuchOverloadErr()
+	}
+	return types.Bool(m.re.MatchString(string(s)))
+}
+
+// Eval implements interpreter.Interpretable.
+func (m *matchCall) Eval(act interpreter.Activation) ref.Val {
+	return m.Exec(interpreter.AsFrame(act))
 }
