@@ -2,10 +2,13 @@ package graph
 
 import (
 	"fmt"
+	"math/bits"
 	"reflect"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"sync"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/google/cel-go/cel"
@@ -500,14 +503,21 @@ func newMatchCall(call interpreter.InterpretableCall, pattern string) (interpret
 	if err != nil {
 		return nil, err
 	}
-	return &matchCall{InterpretableCall: call, in: call.Args()[0], re: re}, nil
+	mc := &matchCall{InterpretableCall: call, in: call.Args()[0], re: re}
+	if sm := newSimpleMatcher(pattern); sm != nil {
+		mc.re = sm
+	}
+	return mc, nil
 }
+
+// stringMatcher is a compiled pattern: *regexp.Regexp or *simpleMatcher.
+type stringMatcher interface{ MatchString(string) bool }
 
 // matchCall is s.matches(constant pattern) with the pattern compiled once.
 type matchCall struct {
 	interpreter.InterpretableCall
 	in interpreter.InterpretableV2
-	re *regexp.Regexp
+	re stringMatcher
 }
 
 // Exec evaluates the input and matches it, as cel-go's own optimisation
@@ -527,4 +537,166 @@ func (m *matchCall) Exec(frame *interpreter.ExecutionFrame) ref.Val {
 // Eval implements interpreter.Interpretable.
 func (m *matchCall) Eval(act interpreter.Activation) ref.Val {
 	return m.Exec(interpreter.AsFrame(act))
+}
+
+// simpleMatcher matches the patterns policies write for numbers and
+// addresses ('^[+][0-9]+$', '^[0-9]{1,3}[.][0-9]{1,3}'): a sequence of
+// single-character items (a literal, a class, a dot, each possibly
+// repeated), optionally anchored at either end. It runs the pattern as a
+// set of positions in a uint64, one step per input rune, without the
+// regexp package's machine set-up, which dominated a decision's time.
+// newSimpleMatcher returns nil for any other pattern; regexp handles those.
+type simpleMatcher struct {
+	items    []matchItem
+	anchorLo bool // ^: the match starts at the beginning of the input
+	anchorHi bool // $: the match ends at the end of the input
+	// skip[i] is the set of positions reachable from position i by
+	// skipping optional items (i included).
+	skip []uint64
+}
+
+// matchItem is one character of the pattern: ranges are lo-hi pairs as in
+// regexp/syntax; opt items may be skipped, star items repeat.
+type matchItem struct {
+	ranges    []rune
+	opt, star bool
+}
+
+// maxMatchItems bounds the items so that positions fit in a uint64 (the
+// last position, all items consumed, is bit len(items)).
+const maxMatchItems = 63
+
+func newSimpleMatcher(pattern string) *simpleMatcher {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	subs := []*syntax.Regexp{re}
+	if re.Op == syntax.OpConcat {
+		subs = re.Sub
+	}
+	m := &simpleMatcher{}
+	if len(subs) > 0 && subs[0].Op == syntax.OpBeginText {
+		m.anchorLo, subs = true, subs[1:]
+	}
+	if len(subs) > 0 && subs[len(subs)-1].Op == syntax.OpEndText {
+		m.anchorHi, subs = true, subs[:len(subs)-1]
+	}
+	for _, s := range subs {
+		if !m.add(s) || len(m.items) > maxMatchItems {
+			return nil
+		}
+	}
+	m.skip = make([]uint64, len(m.items)+1)
+	for i := len(m.items); i >= 0; i-- {
+		m.skip[i] = 1 << i
+		if i < len(m.items) && (m.items[i].opt || m.items[i].star) {
+			m.skip[i] |= m.skip[i+1]
+		}
+	}
+	return m
+}
+
+// add appends the items of one element of the pattern; false when it is
+// not a single-character item.
+func (m *simpleMatcher) add(s *syntax.Regexp) bool {
+	switch s.Op {
+	case syntax.OpLiteral:
+		if s.Flags&syntax.FoldCase != 0 {
+			return false
+		}
+		for _, r := range s.Rune {
+			m.items = append(m.items, matchItem{ranges: []rune{r, r}})
+		}
+		return true
+	case syntax.OpQuest, syntax.OpStar, syntax.OpPlus:
+		r, ok := charRanges(s.Sub[0])
+		if !ok {
+			return false
+		}
+		if s.Op == syntax.OpPlus {
+			m.items = append(m.items, matchItem{ranges: r})
+		}
+		m.items = append(m.items, matchItem{ranges: r, opt: true, star: s.Op != syntax.OpQuest})
+		return true
+	case syntax.OpRepeat: // x{min,max}: min items, then max-min optional ones (a star when max is -1)
+		r, ok := charRanges(s.Sub[0])
+		if !ok || s.Min > maxMatchItems || s.Max > maxMatchItems {
+			return false
+		}
+		for range s.Min {
+			m.items = append(m.items, matchItem{ranges: r})
+		}
+		if s.Max < 0 {
+			m.items = append(m.items, matchItem{ranges: r, opt: true, star: true})
+		}
+		for range s.Max - s.Min {
+			m.items = append(m.items, matchItem{ranges: r, opt: true})
+		}
+		return true
+	case syntax.OpEmptyMatch:
+		return true
+	}
+	r, ok := charRanges(s)
+	if ok {
+		m.items = append(m.items, matchItem{ranges: r})
+	}
+	return ok
+}
+
+// charRanges returns the ranges of a single-character element.
+func charRanges(s *syntax.Regexp) ([]rune, bool) {
+	switch s.Op {
+	case syntax.OpCharClass:
+		return s.Rune, true
+	case syntax.OpLiteral:
+		if len(s.Rune) == 1 && s.Flags&syntax.FoldCase == 0 {
+			return []rune{s.Rune[0], s.Rune[0]}, true
+		}
+	case syntax.OpAnyCharNotNL:
+		return []rune{0, '\n' - 1, '\n' + 1, utf8.MaxRune}, true
+	case syntax.OpAnyChar:
+		return []rune{0, utf8.MaxRune}, true
+	}
+	return nil, false
+}
+
+func (it *matchItem) matches(r rune) bool {
+	for i := 0; i+1 < len(it.ranges); i += 2 {
+		if it.ranges[i] <= r && r <= it.ranges[i+1] {
+			return true
+		}
+	}
+	return false
+}
+
+// MatchString reports whether s contains a match (anywhere, unless
+// anchored), as regexp.MatchString does.
+func (m *simpleMatcher) MatchString(s string) bool {
+	final := uint64(1) << len(m.items)
+	cur := m.skip[0]
+	for _, r := range s {
+		if cur&final != 0 && !m.anchorHi {
+			return true
+		}
+		var next uint64
+		for set := cur &^ final; set != 0; set &= set - 1 {
+			i := bits.TrailingZeros64(set)
+			if it := &m.items[i]; it.matches(r) {
+				if it.star {
+					next |= m.skip[i]
+				} else {
+					next |= m.skip[i+1]
+				}
+			}
+		}
+		if !m.anchorLo {
+			next |= m.skip[0]
+		}
+		if next == 0 {
+			return false
+		}
+		cur = next
+	}
+	return cur&final != 0
 }
