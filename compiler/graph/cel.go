@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/decls"
 	"github.com/google/cel-go/common/overloads"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
@@ -97,16 +98,21 @@ func newEnv() (*cel.Env, error) {
 	opts = append(opts,
 		cel.Macros(cel.GlobalMacro("flooding", 0, contextMacro("flooding"))),
 		cel.Function("flooding", cel.MemberOverload(contextTypeName+"_flooding",
-			[]*cel.Type{contextType}, cel.BoolType, cel.UnaryBinding(flooding))))
+			[]*cel.Type{contextType}, cel.BoolType, cel.UnaryBinding(flooding)), noTypeGuards))
 	for _, fn := range contextFunctions {
 		opts = append(opts,
 			cel.Macros(cel.GlobalMacro(fn.name, 1, contextMacro(fn.name))),
 			cel.Function(fn.name, cel.MemberOverload(contextTypeName+"_"+fn.name,
 				[]*cel.Type{contextType, cel.StringType}, fn.result,
-				cel.BinaryBinding(fn.impl))))
+				cel.BinaryBinding(fn.impl)), noTypeGuards))
 	}
 	return base.Extend(opts...)
 }
+
+// noTypeGuards drops cel-go's check of the argument types on each call of
+// the context functions: the checker already typed them (the hidden
+// context, then a string), and the check was a tenth of a decision.
+var noTypeGuards = decls.DisableTypeGuards(true)
 
 // contextMacro rewrites name(x) into __ctx.name(x) so that the function can
 // reach the request and runtime state through the activation: cel-go binds
