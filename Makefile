@@ -6,13 +6,19 @@ GO    ?= go
 SUDO  ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN   ?= bin/sipfront
 
-.PHONY: demo test build bench deps e2e clean
+.PHONY: demo test fuzz build bench deps e2e clean
 
 demo:
 	$(GO) run ./cmd/sipfront demo
 
-test: deps
+# Each fuzz target mutates for FUZZTIME (10s) first, then every test runs;
+# go test's summary is the last thing printed.
+test: deps fuzz
 	$(GO) test -timeout 30m ./...
+
+# Every fuzz target for a bounded time (FUZZTIME=10m for a longer run).
+fuzz:
+	FUZZTIME=$${FUZZTIME:-10s} GO=$(GO) sh test/fuzz.sh
 
 # The end-to-end suite alone (sipp peers, the real binary), verbose.
 e2e: deps

@@ -21,7 +21,8 @@ type Proxy struct {
 	// Exit is the socket ("udp:IP:PORT", one of Listen) that traffic to
 	// carriers leaves from.
 	Exit Value[string]
-	// ServerHeader is the Server/User-Agent value; unset writes none.
+	// ServerHeader is the Server header of the proxy's answers; unset
+	// writes none.
 	ServerHeader Value[string]
 	// DialogValidation, InDialogTimeout and TopologyHiding govern
 	// in-dialog traffic (docs/serving.md).

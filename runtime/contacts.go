@@ -104,7 +104,12 @@ func (s *Server) toContacts(req *sip.Request, tx sip.ServerTransaction, v *intak
 // sent where the REGISTER came from; prep, when not nil, prepares it like
 // any other copy (credentials consumed, see outbound).
 func (s *Server) contactCopy(req *sip.Request, t target.Target, rr bool, prep func(*sip.Request)) *sip.Request {
-	fwd := s.relay.Copy(req, t.Addr, t.Transport, rr, forward.LoopHash(req))
+	return s.contactCopyWith(req, t, rr, prep, nil)
+}
+
+// contactCopyWith is contactCopy changed by o (topology hiding).
+func (s *Server) contactCopyWith(req *sip.Request, t target.Target, rr bool, prep func(*sip.Request), o *forward.CopyOptions) *sip.Request {
+	fwd := s.relay.CopyWith(req, t.Addr, t.Transport, rr, forward.LoopHash(req), o)
 	if prep != nil {
 		prep(fwd)
 	}
@@ -141,7 +146,6 @@ func (s *Server) forkInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTrans
 		s.dialogs.Moved(cid, fromTag, targets[branch])
 		s.dialogs.Established(cid, fromTag, toTag)
 	})
-	branches := make([]fork.Branch, 0, it.Len())
 	targets = make([]target.Target, 0, it.Len())
 	qs := make([]int, 0, it.Len())
 	for i := 0; ; i++ {
@@ -149,9 +153,20 @@ func (s *Server) forkInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTrans
 		if !ok {
 			break
 		}
-		branches = append(branches, fork.NewSIPBranch(s.relay, s.contactCopy(req, t, true, outbound(v, d)), ring, up.Retransmission))
 		targets = append(targets, t)
 		qs = append(qs, it.Binding(i).Rank())
+	}
+	// The caller's side is recorded before any branch goes out: the
+	// dialog table needs it for validation, hiding and its own BYEs.
+	s.dialogs.Start(targets[0], cid, fromTag, v.R.From.User, v.R.To.User)
+	hide := g.Proxy.TopologyHiding
+	legs := s.dialogs.Record(cid, fromTag, req, hide)
+	up.SetRewrite(s.answered(req, cid, fromTag, legs, hide))
+	branches := make([]fork.Branch, 0, len(targets))
+	prep := outbound(v, d)
+	for _, t := range targets {
+		fwd := s.contactCopyWith(req, t, true, prep, s.hiding(legs, t.Transport))
+		branches = append(branches, fork.NewSIPBranch(s.relay, fwd, ring, up.Retransmission))
 		s.obs.Relay(t.ID)
 	}
 	plan := fork.Parallel(branches)
@@ -159,7 +174,6 @@ func (s *Server) forkInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTrans
 	if d.Route.Fork == graph.ForkSerial {
 		plan = fork.Serial(branches, qs, d.Route.ForkTimeout)
 	}
-	s.dialogs.Start(targets[0], cid, fromTag, v.R.From.User, v.R.To.User)
 	ctx, stop := cancelContext(cancelled)
 	defer stop()
 	if out := fork.Run(ctx, plan, up); out.Answered < 0 {

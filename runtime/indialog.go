@@ -58,7 +58,8 @@ func (s *Server) inDialog(g *graph.Graph, req *sip.Request, tx sip.ServerTransac
 	if req.Method == sip.BYE {
 		rewrite = endsDialog(rewrite, func() { s.endDialog(req) })
 	}
-	out := s.relay.SingleWith(req, tx, fwd, ringTimeout(g), inDialogTimeout(g), hidden, rewrite, timedOut)
+	out := s.relay.SingleWith(req, tx, fwd, ringTimeout(g), inDialogTimeout(g),
+		forward.SingleOptions{Hidden: hidden, Rewrite: rewrite, OnTimeout: timedOut})
 	if req.Method == sip.BYE && (out.Final != nil || out.Err != nil) {
 		s.endDialog(req)
 	}
@@ -117,7 +118,9 @@ func (s *Server) matchDialog(g *graph.Graph, req *sip.Request) (match, int, stri
 	switch {
 	case v == dialog.Unknown && validate && inviteDialogOnly(req.Method):
 		return match{}, 481, "Call/Transaction Does Not Exist"
-	case v == dialog.Unknown:
+	case v == dialog.Unknown, v == dialog.Sibling:
+		// A sibling dialog of a fork (its second 2xx) goes by its own
+		// route set: the caller is ending it.
 		return match{}, 0, ""
 	case v == dialog.OldCSeq && validate:
 		return match{}, 400, "CSeq Not Higher Than The Dialog's Last"

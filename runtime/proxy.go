@@ -284,8 +284,7 @@ func (s *Server) answered(req *sip.Request, cid, fromTag string, legs *dialog.Le
 		contact = s.self.HiddenContact(legs.Token, req.Transport())
 	}
 	return func(res *sip.Response) *sip.Response {
-		if res.IsSuccess() {
-			s.dialogs.Answer(cid, fromTag, res, s.self.IsOwn)
+		if res.IsSuccess() && s.dialogs.Answer(cid, fromTag, res, s.self.IsOwn) {
 			s.dialogs.Established(cid, fromTag, sipmsg.ToHeaderTag(res.To()))
 		}
 		if hide {

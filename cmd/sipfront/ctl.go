@@ -54,7 +54,7 @@ is read from ` + admin.TokenEnv + `.
 		ctlMode(o, "enable", "Put a member back in service (clears a mode-only override)"),
 		ctlMode(o, "disable", "Stop sending new calls to a member at once"),
 		ctlMode(o, "drain", "Send no new calls to a member; let its calls end (pools shows drained)"),
-		ctlWeight(o), ctlCapacity(o), ctlClear(o), ctlReload(o),
+		ctlWeight(o), ctlCapacity(o), ctlClear(o), ctlReload(o), ctlFlood(o),
 		ctlGet(o, "throttle", "Show the auth throttle: sources and users with failed answers, blocked ones first", "/v1/auth/throttle", renderThrottle),
 		ctlUnblock(o),
 	)

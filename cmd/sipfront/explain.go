@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -14,6 +15,7 @@ type explainOptions struct {
 	fields  compiler.RequestFields
 	headers []string
 	asJSON  bool
+	against string
 }
 
 func newExplainCmd() *cobra.Command {
@@ -55,6 +57,7 @@ Exit codes: 0 explained, 1 the policy does not compile or the request is invalid
 	f.StringArrayVar(&r.Registered, "registered", nil, "a user with a live registration, USER or USER=CONTACT-URI[;q=Q] (repeatable)")
 	f.StringArrayVar(&r.Down, "down", nil, "a member or carrier ID that is unavailable (repeatable)")
 	f.BoolVar(&opts.asJSON, "json", false, "print the explanation as JSON")
+	f.StringVar(&opts.against, "against", "", "admin API URL of a running proxy: its live registrations are added to --registered")
 	_ = cmd.MarkFlagRequired("method")
 	_ = cmd.MarkFlagRequired("ruri")
 	return cmd
@@ -70,6 +73,16 @@ func runExplain(cmd *cobra.Command, path string, opts explainOptions) error {
 		return exitCode(1)
 	}
 	fields.Headers = headers
+	if opts.against != "" {
+		ctx, cancel := context.WithTimeout(cmd.Context(), againstTimeout)
+		live, err := liveRegistered(ctx, opts.against)
+		cancel()
+		if err != nil {
+			fmt.Fprintln(cmd.ErrOrStderr(), "error: fetching the live registrations:", err)
+			return exitCode(1)
+		}
+		fields.Registered = append(fields.Registered, live...)
+	}
 	p, err := loadPolicy(cmd, path)
 	if err != nil {
 		return err

@@ -20,6 +20,9 @@ type planOptions struct {
 	asJSON   bool
 	noColor  bool
 	against  string
+	// live are the running proxy's registrations (plan --against), added
+	// to the sample requests of --requests.
+	live []string
 }
 
 func newPlanCmd() *cobra.Command {
@@ -108,7 +111,7 @@ func writePlan(cmd *cobra.Command, oldName string, oldP *compiler.Policy, newNam
 	opts planOptions, finish func(*plan.Plan)) error {
 	probes := testProbes(oldP, newP)
 	if opts.requests != "" {
-		more, err := readRequests(opts.requests)
+		more, err := readRequests(opts.requests, opts.live)
 		if err != nil {
 			fmt.Fprintln(cmd.ErrOrStderr(), "error:", err)
 			return exitCode(1)
@@ -174,7 +177,7 @@ func fieldsProbe(name, origin string, pos graph.Pos, f compiler.RequestFields) p
 // readRequests reads a JSON Lines file of request fields. Blank lines and
 // lines starting with # are skipped; an unknown field or a request that
 // does not parse is an error naming file:line.
-func readRequests(path string) ([]plan.Probe, error) {
+func readRequests(path string, live []string) ([]plan.Probe, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading requests: %w", err)
@@ -193,6 +196,7 @@ func readRequests(path string) ([]plan.Probe, error) {
 		if err := dec.Decode(&f); err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
 		}
+		f.Registered = append(f.Registered, live...)
 		if _, _, err := f.Request(); err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
 		}

@@ -50,6 +50,9 @@ func runPlanAgainst(cmd *cobra.Command, url, newPath string, opts planOptions) e
 	if snap.Hash != src.Hash {
 		return fail("the running policy changed while it was read (%s, then %s); run the plan again", admin.ShortHash(src.Hash), admin.ShortHash(snap.Hash))
 	}
+	if opts.live, err = liveRegistered(ctx, url); err != nil {
+		return fail("fetching the live registrations: %v", err)
+	}
 	oldName := fmt.Sprintf("%s (running %s)", url, admin.ShortHash(src.Hash))
 	return writePlan(cmd, oldName, oldP, newPath, newP, opts, func(p *plan.Plan) {
 		relocate(p, root, src.Root)

@@ -212,7 +212,8 @@ func startAdmin(ctx context.Context, srv *runtime.Server, src *policySource, obs
 		log.Warn("admin API on a non-loopback address without a token: set "+admin.TokenEnv, "addr", addr)
 	}
 	_, err := admin.Start(ctx, srv, admin.Options{Addr: addr, Token: token, Metrics: obs.Handler(),
-		Probes: prober, Logger: log, Sources: src.sources, Registrations: reg, Auth: authSvc})
+		Probes: prober, Logger: log, Sources: src.sources, Registrations: reg, Auth: authSvc,
+		Flood: srv.Edge().Table})
 	if err != nil {
 		log.Error("admin API not started; the proxy serves without it", "error", err)
 	}

@@ -10,8 +10,8 @@ type Security struct {
 	Flood *Flood
 	// Limits always holds values: the compiler fills in the defaults.
 	Limits EdgeLimits
-	// ServerHeader is the Server (and User-Agent) value the proxy writes;
-	// empty writes none, the default (a scanner learns nothing).
+	// ServerHeader is the Server header of the proxy's own answers; empty
+	// writes none, the default (a scanner learns nothing).
 	ServerHeader string
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sipfront/sipfront/compiler/graph"
 	"github.com/sipfront/sipfront/compiler/plan"
+	"github.com/sipfront/sipfront/runtime/flood"
 	"github.com/sipfront/sipfront/runtime/probe"
 	"github.com/sipfront/sipfront/runtime/state"
 )
@@ -64,6 +65,9 @@ type Options struct {
 	// (the running one), for GET /v1/policy; nil, or a nil answer, means
 	// they are not available (404 or 503).
 	Sources func(hash string) *PolicySources
+	// Flood returns the flood table for GET /v1/flood and POST
+	// /v1/flood/clear; nil, or a nil table, means no flood control.
+	Flood func() *flood.Table
 	// Registrations serves GET /v1/registrations; nil answers 404 (no
 	// registrar).
 	Registrations Registrations
@@ -134,6 +138,8 @@ func (a *API) routes() {
 	a.mux.Handle("/v1/policy", endpoint{"GET": a.policy})
 	a.mux.Handle("/v1/reload", endpoint{"POST": a.reload})
 	a.mux.Handle("/v1/overrides", endpoint{"GET": a.overrides})
+	a.mux.Handle("/v1/flood", endpoint{"GET": a.flood})
+	a.mux.Handle("/v1/flood/clear", endpoint{"POST": a.floodClear})
 	a.mux.Handle("/v1/registrations", endpoint{"GET": a.registrations})
 	a.mux.HandleFunc("/v1/members/{id}/{action}", a.member)
 	a.mux.Handle("/v1/carriers", endpoint{"GET": a.carriers})

@@ -103,12 +103,13 @@ func TestMatch(t *testing.T) {
 	}{
 		{"PRACK while early, any To tag", "caller-tag", "early-tag", 2, sip.PRACK, Caller, Known, ""},
 		{"unknown tags", "x", "y", 9, sip.BYE, 0, Unknown, ""},
-		{"other To tag once established", "caller-tag", "early-tag", 3, sip.INFO, 0, Unknown, "callee-tag"},
+		{"other To tag once established", "caller-tag", "early-tag", 3, sip.BYE, Caller, Sibling, "callee-tag"},
 		{"caller INFO", "caller-tag", "callee-tag", 3, sip.INFO, Caller, Known, ""},
 		{"caller repeats its CSeq", "caller-tag", "callee-tag", 3, sip.INFO, Caller, OldCSeq, ""},
 		{"ACK keeps the INVITE's CSeq", "caller-tag", "callee-tag", 1, sip.ACK, Caller, Known, ""},
 		{"callee's first request, any CSeq", "callee-tag", "caller-tag", 1, sip.BYE, Callee, Known, ""},
 		{"callee goes back", "callee-tag", "caller-tag", 1, sip.INFO, Callee, OldCSeq, ""},
+		{"the fork's other callee", "other-callee", "caller-tag", 1, sip.BYE, Callee, Sibling, ""},
 	}
 	for _, s := range steps {
 		if s.establishWith != "" {

@@ -85,8 +85,13 @@ func (t *Table) Record(callID, fromTag string, req *sip.Request, hide bool) *Leg
 // Answer stores what the 2xx res tells of the callee: its Contact and the
 // Record-Route entries of the proxies after us, reversed (its route set),
 // and the dialog's current target address. isOwn recognises this proxy's
-// entries.
-func (t *Table) Answer(callID, fromTag string, res *sip.Response, isOwn func(*sip.Uri) bool) {
+// entries. It records nothing, and returns false, when the dialog already
+// has another To tag (a second 2xx of a fork, RFC 3261 §16.7 step 5).
+func (t *Table) Answer(callID, fromTag string, res *sip.Response, isOwn func(*sip.Uri) bool) bool {
+	tag := ""
+	if to := res.To(); to != nil {
+		tag, _ = to.Params.Get("tag")
+	}
 	var contact *sip.Uri
 	if c := res.Contact(); c != nil {
 		contact = c.Address.Clone()
@@ -109,12 +114,15 @@ func (t *Table) Answer(callID, fromTag string, res *sip.Response, isOwn func(*si
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	e := sh.find(callID, fromTag)
-	if e == nil || e.d.Legs == nil {
-		return
+	if e == nil || (e.d.ToTag != "" && e.d.ToTag != tag) {
+		return false
 	}
-	l := *e.d.Legs // a new value: readers may hold the old one
-	l.Callee = Party{Contact: contact, Addr: e.d.Addr, Transport: e.d.Transport, Routes: routes}
-	e.d.Legs = &l
+	if e.d.Legs != nil {
+		l := *e.d.Legs // a new value: readers may hold the old one
+		l.Callee = Party{Contact: contact, Addr: e.d.Addr, Transport: e.d.Transport, Routes: routes}
+		e.d.Legs = &l
+	}
+	return true
 }
 
 // Verdict is the result of matching an in-dialog request.
@@ -128,6 +136,10 @@ const (
 	Unknown
 	// OldCSeq: the CSeq is not higher than the last one from that party.
 	OldCSeq
+	// Sibling: the tracked dialog's Call-ID and caller tag with another
+	// tag on the callee's side: a second 2xx of a fork made it (RFC 3261
+	// §16.7 step 5), and one side is ending it. It is not tracked.
+	Sibling
 )
 
 // Match finds the dialog of an in-dialog request by Call-ID and tags, in
@@ -142,9 +154,16 @@ func (t *Table) Match(callID, fromTag, toTag string, cseq uint32, method sip.Req
 	side := Caller
 	e := sh.find(callID, fromTag)
 	if e == nil || (e.d.Established && e.d.ToTag != toTag) {
+		if e != nil {
+			return Dialog{}, Caller, Sibling
+		}
 		side = Callee
-		if e = sh.find(callID, toTag); e == nil || e.d.ToTag != fromTag {
+		if e = sh.find(callID, toTag); e == nil {
 			return Dialog{}, 0, Unknown
+		}
+		if e.d.ToTag != fromTag {
+			// A callee of the fork whose 2xx was not the one tracked.
+			return Dialog{}, Callee, Sibling
 		}
 	}
 	if method == sip.ACK || method == sip.CANCEL {

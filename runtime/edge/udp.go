@@ -26,28 +26,42 @@ func NewPacketConn(c net.PacketConn, gd *Guard) *PacketConn {
 	return &PacketConn{PacketConn: c, gd: gd, reply: make([]byte, 0, 4096)}
 }
 
-// ReadFrom implements net.PacketConn.
+// ReadFrom implements net.PacketConn. On a *net.UDPConn it reads the
+// source as a netip.AddrPort, which allocates nothing: the net.Addr sipgo
+// wants is built only for a datagram that passes.
 func (c *PacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	udp, _ := c.PacketConn.(*net.UDPConn)
 	for {
-		n, addr, err := c.PacketConn.ReadFrom(p)
-		if err != nil {
-			return n, addr, err
+		var (
+			n   int
+			src netip.AddrPort
+			a   net.Addr
+			err error
+		)
+		if udp != nil {
+			n, src, err = udp.ReadFromUDPAddrPort(p)
+		} else {
+			n, a, err = c.PacketConn.ReadFrom(p)
+			if ua, ok := a.(*net.UDPAddr); ok {
+				src = ua.AddrPort()
+			}
 		}
-		if keep := c.admit(p[:n], addr); keep > 0 {
-			return keep, addr, nil
+		if err != nil {
+			return n, a, err
+		}
+		if keep := c.admit(p[:n], src); keep > 0 {
+			if a == nil {
+				a = net.UDPAddrFromAddrPort(netip.AddrPortFrom(src.Addr().Unmap(), src.Port()))
+			}
+			return keep, a, nil
 		}
 	}
 }
 
 // admit decides one datagram and returns how many of its octets go on to
 // sipgo; 0 means it was answered or dropped here.
-func (c *PacketConn) admit(msg []byte, addr net.Addr) int {
+func (c *PacketConn) admit(msg []byte, src netip.AddrPort) int {
 	conf := c.gd.conf.Load()
-	ua, _ := addr.(*net.UDPAddr)
-	var src netip.AddrPort
-	if ua != nil {
-		src = ua.AddrPort()
-	}
 	fv := floodPass
 	if !isResponse(msg) && src.IsValid() {
 		fv = c.gd.checkFlood(conf, src.Addr(), time.Now())

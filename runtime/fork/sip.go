@@ -47,10 +47,20 @@ func (b *SIPBranch) run(id int, events chan<- Event) {
 		events <- Event{Branch: id, Code: 503, Done: true}
 		return
 	}
-	defer ct.Terminate()
+	// The transaction ends with the branch, except after a 2xx: then it
+	// must live on (Timer M, RFC 6026) so that retransmissions of the 2xx
+	// still reach the caller through OnRetransmission.
+	success := false
+	defer func() {
+		if !success {
+			ct.Terminate()
+		}
+	}()
 	timer := time.NewTimer(b.ring) // Timer C, then Timer B once cancelled
 	defer timer.Stop()
-	answered, cancelling, cancelSent := false, false, false
+	// timedOut: Timer C fired; the contact's 487 to our CANCEL then counts
+	// as 408 for the caller (RFC 3261 §16.8).
+	answered, cancelling, cancelSent, timedOut := false, false, false, false
 	sendCancel := func() {
 		if !cancelSent {
 			cancelSent = true
@@ -74,11 +84,15 @@ func (b *SIPBranch) run(id int, events chan<- Event) {
 					events <- Event{Branch: id, Code: res.StatusCode, Msg: res}
 				}
 			case res.IsSuccess():
+				success = true
 				if b.retransmit != nil {
 					ct.OnRetransmission(b.retransmit)
 				}
 				events <- Event{Branch: id, Code: res.StatusCode, Msg: res}
 				events <- Event{Branch: id, Done: true}
+				return
+			case timedOut:
+				events <- Event{Branch: id, Code: 408, Done: true}
 				return
 			default:
 				events <- Event{Branch: id, Code: res.StatusCode, Msg: res, Done: true}
@@ -94,7 +108,7 @@ func (b *SIPBranch) run(id int, events chan<- Event) {
 				return
 			}
 			// Timer C: the contact rang too long.
-			cancelling = true
+			cancelling, timedOut = true, true
 			timer.Reset(sip.Timer_B)
 			if answered {
 				sendCancel()
@@ -122,16 +136,7 @@ func errCode(err error) int {
 	return 503
 }
 
-func (b *SIPBranch) sendCancel() {
-	c := forward.NewCancel(b.fwd)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
-		defer cancel()
-		if _, err := b.relay.Client.Do(ctx, c, forward.NoBuild); err != nil {
-			b.relay.Log.Debug("CANCEL to a fork branch failed", "call_id", sipmsg.CallID(c), "error", err)
-		}
-	}()
-}
+func (b *SIPBranch) sendCancel() { b.relay.SendCancel(b.fwd) }
 
 // SIPUpstream is the caller's server transaction as a fork's Upstream.
 type SIPUpstream struct {
@@ -149,6 +154,22 @@ type SIPUpstream struct {
 	final bool
 	// toTag is the To tag of the first 2xx: the dialog the caller keeps.
 	toTag string
+	// rewrite changes every response (our Via popped) before it goes up
+	// (topology hiding); nil means none.
+	rewrite func(*sip.Response) *sip.Response
+}
+
+// SetRewrite installs fn to change every response before it goes up; for
+// the first 2xx it runs after onSuccess.
+func (u *SIPUpstream) SetRewrite(fn func(*sip.Response) *sip.Response) { u.rewrite = fn }
+
+// up is res as it goes up: the rewrite applied, sent to the caller.
+func (u *SIPUpstream) up(res *sip.Response) *sip.Response {
+	if u.rewrite != nil {
+		res = u.rewrite(res)
+	}
+	res.SetDestination(u.req.Source())
+	return res
 }
 
 // ToTag returns the To tag of the first 2xx relayed, "" when none was.
@@ -174,7 +195,7 @@ func (u *SIPUpstream) Provisional(msg any) {
 	u.answered()
 	res := msg.(*sip.Response)
 	res.RemoveHeader("Via")
-	res.SetDestination(u.req.Source())
+	res = u.up(res)
 	if err := u.tx.Respond(res); err != nil {
 		u.relay.Log.Debug("provisional relay refused", "call_id", sipmsg.CallID(u.req), "error", err)
 	}
@@ -186,14 +207,15 @@ func (u *SIPUpstream) Success(branch int, msg any) {
 	u.answered()
 	res := msg.(*sip.Response)
 	res.RemoveHeader("Via")
-	res.SetDestination(u.req.Source())
-	if !u.final {
-		if u.toTag == "" {
-			u.toTag = sipmsg.ToHeaderTag(res.To())
-			if u.onSuccess != nil {
-				u.onSuccess(branch, u.toTag)
-			}
+	first := !u.final && u.toTag == ""
+	if first {
+		u.toTag = sipmsg.ToHeaderTag(res.To())
+		if u.onSuccess != nil {
+			u.onSuccess(branch, u.toTag)
 		}
+	}
+	res = u.up(res)
+	if !u.final {
 		if err := u.tx.Respond(res); err == nil {
 			u.final = true
 			u.report(res.StatusCode)
@@ -206,7 +228,7 @@ func (u *SIPUpstream) Success(branch int, msg any) {
 // Retransmission relays a 2xx retransmission statelessly (P11).
 func (u *SIPUpstream) Retransmission(res *sip.Response) {
 	res.RemoveHeader("Via")
-	u.relay.WriteUpstream(res, u.req)
+	u.relay.WriteUpstream(u.up(res), u.req)
 }
 
 // Final implements Upstream: the chosen response with every challenge
@@ -220,7 +242,6 @@ func (u *SIPUpstream) Final(f Final) {
 		return
 	}
 	res.RemoveHeader("Via")
-	res.SetDestination(u.req.Source())
 	for _, c := range f.Challenges {
 		if c == f.Msg {
 			continue
@@ -232,6 +253,7 @@ func (u *SIPUpstream) Final(f Final) {
 			}
 		}
 	}
+	res = u.up(res)
 	if err := u.tx.Respond(res); err != nil {
 		u.relay.Log.Debug("final relay refused", "code", res.StatusCode, "call_id", sipmsg.CallID(u.req), "error", err)
 		return

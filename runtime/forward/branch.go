@@ -66,6 +66,8 @@ func (b *Branch) PDD() time.Duration {
 // it goes upstream; the Outcome still holds the response as received.
 func (b *Branch) SetRewrite(fn func(*sip.Response) *sip.Response) { b.rewrite = fn }
 
+// upstream is res as it goes upstream: our Via popped (the request's
+// back for a Hidden branch), then the rewrite.
 func (b *Branch) upstream(res *sip.Response) *sip.Response {
 	b.upstreamVia(res)
 	if b.rewrite != nil {
@@ -317,12 +319,19 @@ func (b *Branch) sendCancel() {
 		return
 	}
 	b.cancelSent = true
-	c := NewCancel(b.fwd)
+	b.r.SendCancel(b.fwd)
+}
+
+// SendCancel sends the CANCEL of a forwarded INVITE inv (NewCancel) from a
+// goroutine of its own, bounded by cancelTimeout: it happens only on the
+// cancel path, and the caller must keep reading the INVITE's responses.
+func (r *Relay) SendCancel(inv *sip.Request) {
+	c := NewCancel(inv)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), cancelTimeout)
 		defer cancel()
-		if _, err := b.r.Client.Do(ctx, c, NoBuild); err != nil {
-			b.r.Log.Debug("CANCEL downstream failed", "call_id", sipmsg.CallID(c), "error", err)
+		if _, err := r.Client.Do(ctx, c, NoBuild); err != nil {
+			r.Log.Debug("CANCEL downstream failed", "call_id", sipmsg.CallID(c), "error", err)
 		}
 	}()
 }
@@ -378,18 +387,27 @@ func Cancelled(c <-chan struct{}) bool {
 // for an INVITE (ignored otherwise); noAnswer bounds the wait for the
 // first answer (0: Timer B/F only).
 //
-// When fwd carries only the proxy's Via (a leg toward a carrier), hidden
-// makes the answer get the request's Vias back.
+// When fwd carries only the proxy's Via (a leg toward a carrier), set
+// hidden so that the answer gets the request's Vias back.
 func (r *Relay) Single(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, ring, noAnswer time.Duration, hidden bool) Outcome {
-	return r.SingleWith(req, tx, fwd, ring, noAnswer, hidden, nil, nil)
+	return r.SingleWith(req, tx, fwd, ring, noAnswer, SingleOptions{Hidden: hidden})
 }
 
-// SingleWith is Single with a rewrite of the responses (see SetRewrite)
-// and a hook called when the request times out (no answer within
-// noAnswer or Timer F), before the sender gets its 408: what the hook
-// does (end the dialog) is done when the sender learns of it.
-func (r *Relay) SingleWith(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, ring, noAnswer time.Duration, hidden bool,
-	rewrite func(*sip.Response) *sip.Response, onTimeout func()) Outcome {
+// SingleOptions changes how SingleWith relays.
+type SingleOptions struct {
+	// Hidden: fwd carries only the proxy's Via (see Branch.Hidden).
+	Hidden bool
+	// Rewrite changes every response before it goes upstream (see
+	// SetRewrite).
+	Rewrite func(*sip.Response) *sip.Response
+	// OnTimeout is called when the request times out (no answer within
+	// noAnswer or Timer F), before the sender gets its 408: what it does
+	// (end the dialog) is done when the sender learns of it.
+	OnTimeout func()
+}
+
+// SingleWith is Single with options.
+func (r *Relay) SingleWith(req *sip.Request, tx sip.ServerTransaction, fwd *sip.Request, ring, noAnswer time.Duration, o SingleOptions) Outcome {
 	var cancel <-chan struct{}
 	if req.IsInvite() {
 		var ok bool
@@ -400,21 +418,21 @@ func (r *Relay) SingleWith(req *sip.Request, tx sip.ServerTransaction, fwd *sip.
 		ring = 0
 	}
 	b := r.NewBranch(req, tx, fwd, cancel, nil)
-	b.Hidden = hidden
-	b.rewrite = rewrite
+	b.Hidden = o.Hidden
+	b.rewrite = o.Rewrite
 	if err := b.Start(context.Background()); err != nil {
 		r.Log.Debug("relay failed", "method", string(req.Method), "destination", fwd.Destination(), "error", err)
 		b.ReplyError(err)
 		return Outcome{Relayed: true}
 	}
 	var retry func(int) bool
-	if onTimeout != nil {
+	if o.OnTimeout != nil {
 		retry = func(code int) bool { return code == 0 } // answered below
 	}
 	out := b.Run(retry, noAnswer, ring)
 	if !out.Relayed && out.Final == nil {
 		if errors.Is(out.Err, sip.ErrTransactionTimeout) {
-			onTimeout()
+			o.OnTimeout()
 		}
 		b.ReplyError(out.Err)
 		out.Relayed = true

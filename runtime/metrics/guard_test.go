@@ -8,4 +8,5 @@ var (
 	_ runtime.Observer = (*Metrics)(nil)
 	_ Source           = (*runtime.Server)(nil)
 	_ Admission        = (*runtime.Server)(nil)
+	_ Edger            = (*runtime.Server)(nil)
 )

@@ -133,7 +133,8 @@ type Source interface {
 // (sipfront_member_up, sipfront_active_calls, sipfront_policy_info, and
 // sipfront_inflight_invites when src is also an Admission,
 // sipfront_dropped_datagrams_total when it is a Dropper, the
-// sipfront_carrier_* series when it has Carriers) and
+// sipfront_carrier_* series when it has Carriers, the edge and flood
+// counters when it is an Edger) and
 // subscribes to the store's health changes. Call it once, after the server
 // is created (the Observer must exist before the server; the server before
 // this). It takes the store's single OnChange slot.
@@ -141,6 +142,9 @@ func (m *Metrics) Attach(src Source) {
 	adm, _ := src.(Admission)
 	drp, _ := src.(Dropper)
 	m.reg.MustRegister(&liveCollector{src: src, adm: adm, drp: drp})
+	if e, ok := src.(Edger); ok {
+		m.reg.MustRegister(edgeCollector{e})
+	}
 	if cs, ok := src.(Carriers); ok {
 		m.reg.MustRegister(&carrierCollector{src: src, cs: cs})
 	}

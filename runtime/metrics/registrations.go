@@ -6,11 +6,6 @@ import (
 	"github.com/sipfront/sipfront/runtime/registrar"
 )
 
-// registrationResults bounds the result label of
-// sipfront_registrations_total.
-var registrationResults = [...]string{registrar.ResultOK, registrar.ResultForeign, registrar.ResultBad,
-	registrar.ResultTooBrief, registrar.ResultOutOfOrder, registrar.ResultTooMany, registrar.ResultStoreError}
-
 // registrations is the registrar's part of the metrics, created by
 // AttachRegistrar.
 type registrations struct {
@@ -24,8 +19,8 @@ func (m *Metrics) AttachRegistrar(count func() int) {
 	vec := counterVec("sipfront_registrations_total",
 		"REGISTER requests answered by the registrar, by result (ok, foreign_domain, bad_request, interval_too_brief, out_of_order, too_many_contacts, store_error).",
 		"result")
-	r := &registrations{byResult: make(map[string]prometheus.Counter, len(registrationResults))}
-	for _, res := range registrationResults {
+	r := &registrations{byResult: make(map[string]prometheus.Counter, len(registrar.Results))}
+	for _, res := range registrar.Results {
 		r.byResult[res] = vec.WithLabelValues(res)
 	}
 	gauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sipfront_registrar_bindings",

@@ -64,7 +64,28 @@ func (ix *index) set(s *shard, user string, bs []Binding) {
 	ix.count.Add(int64(len(bs) - old))
 }
 
-// users returns the users of one shard with bindings.
+// expired returns the users of the shard with a binding expired at now
+// (nil, without allocating, when there is none: the common case of the
+// sweep every second).
+func (s *shard) expired(now int64) map[string][]Binding {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out map[string][]Binding
+	for u, bs := range s.users {
+		for i := range bs {
+			if !bs[i].Live(now) {
+				if out == nil {
+					out = make(map[string][]Binding)
+				}
+				out[u] = bs
+				break
+			}
+		}
+	}
+	return out
+}
+
+// snapshot returns the users of the shard with their bindings.
 func (s *shard) snapshot() map[string][]Binding {
 	s.mu.RLock()
 	defer s.mu.RUnlock()

@@ -69,6 +69,11 @@ const (
 	ResultStoreError = "store_error"
 )
 
+// Results lists every value Outcome returns, for metrics to create their
+// series up front.
+var Results = []string{ResultOK, ResultForeign, ResultBad, ResultTooBrief, ResultOutOfOrder,
+	ResultTooMany, ResultStoreError}
+
 // Outcome names a Result for metrics (registrations by result).
 func (r *Result) Outcome() string {
 	switch r.Status {

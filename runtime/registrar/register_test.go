@@ -213,3 +213,18 @@ func TestQ(t *testing.T) {
 		}
 	}
 }
+
+// TestOutcomes: every answer Register can give maps to a listed result, so
+// the metrics have a series for it.
+func TestOutcomes(t *testing.T) {
+	listed := map[string]bool{}
+	for _, r := range Results {
+		listed[r] = true
+	}
+	for _, res := range []Result{{Status: 200}, {Status: 404}, {Status: 400}, {Status: 400, Reason: reasonCSeq},
+		{Status: 423}, {Status: 403}, {Status: 500}} {
+		if !listed[res.Outcome()] {
+			t.Errorf("%d %q -> %q, not in Results", res.Status, res.Reason, res.Outcome())
+		}
+	}
+}

@@ -181,7 +181,7 @@ func (r *Registrar) sweepShard(s *shard) (int, error) {
 	defer s.wmu.Unlock()
 	now := r.now().UnixNano()
 	removed := 0
-	for u, bs := range s.snapshot() {
+	for u, bs := range s.expired(now) {
 		keep := live(bs, now)
 		if len(keep) == len(bs) {
 			continue

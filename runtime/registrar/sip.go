@@ -1,7 +1,6 @@
 package registrar
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -9,13 +8,19 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// FromSIP reduces a REGISTER to a Request. An error means a malformed
-// request that deserves a 400 with the error as reason phrase.
+// BadRequest is a malformed REGISTER; its text is the reason phrase of
+// the 400 that answers it.
+type BadRequest string
+
+func (b BadRequest) Error() string { return string(b) }
+
+// FromSIP reduces a REGISTER to a Request. An error (a BadRequest) means a
+// malformed request that deserves a 400 with the error as reason phrase.
 func FromSIP(req *sip.Request) (Request, error) {
 	r := Request{Expires: NoExpires, Source: req.Source(), Transport: req.Transport()}
 	to := req.To()
 	if to == nil {
-		return r, fmt.Errorf("Missing To")
+		return r, BadRequest("Missing To")
 	}
 	r.User, r.Domain = to.Address.User, strings.ToLower(to.Address.Host)
 	if id := req.CallID(); id != nil {
@@ -30,18 +35,18 @@ func FromSIP(req *sip.Request) (Request, error) {
 	if h := req.GetHeader("Expires"); h != nil {
 		n, err := strconv.ParseUint(strings.TrimSpace(h.Value()), 10, 32)
 		if err != nil {
-			return r, fmt.Errorf("Invalid Expires")
+			return r, BadRequest("Invalid Expires")
 		}
 		r.Expires = clampSecs(n)
 	}
 	for _, h := range req.GetHeaders("Contact") {
 		c, ok := h.(*sip.ContactHeader)
 		if !ok {
-			return r, fmt.Errorf("Invalid Contact")
+			return r, BadRequest("Invalid Contact")
 		}
 		if c.Address.Wildcard {
 			if r.Star {
-				return r, fmt.Errorf("Contact * Needs Expires 0 Alone")
+				return r, BadRequest("Contact * Needs Expires 0 Alone")
 			}
 			r.Star = true
 			continue
@@ -60,14 +65,14 @@ func contactOf(c *sip.ContactHeader) (Contact, error) {
 	if v, ok := c.Params.Get("expires"); ok {
 		n, err := strconv.ParseUint(v, 10, 32)
 		if err != nil {
-			return ct, fmt.Errorf("Invalid Contact Expires")
+			return ct, BadRequest("Invalid Contact Expires")
 		}
 		ct.Expires = clampSecs(n)
 	}
 	if v, ok := c.Params.Get("q"); ok {
 		q, ok := ParseQ(v)
 		if !ok {
-			return ct, fmt.Errorf("Invalid Contact q")
+			return ct, BadRequest("Invalid Contact q")
 		}
 		ct.Q = q
 	}

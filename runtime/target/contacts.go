@@ -77,4 +77,6 @@ func (c *Contacts) NoAnswer() time.Duration { return 0 }
 func (c *Contacts) Failed(Target, int, string, bool) {}
 
 // Answered implements Iterator.
-func (c *Contacts) Answered(Target) {}
+func (c *Contacts) Answered(Target, int) {}
+
+var _ Iterator = (*Contacts)(nil)

@@ -130,13 +130,50 @@ func TestMaxCallDuration(t *testing.T) {
 }
 
 // TestTopologyHiding captures every message the proxy sends to the outside
-// caller during two calls (re-INVITEs and hang-ups in both directions) and
-// finds no address of the box (127.0.0.2) outside the SDP; nor does the box
-// see the caller's.
+// caller during two calls to a pool member (re-INVITEs and hang-ups in
+// both directions) and finds no address of the box (127.0.0.2) outside the
+// SDP; nor does the box see the caller's.
 func TestTopologyHiding(t *testing.T) {
 	caller, box, proxy := startDialogProxy(t, "127.0.0.2", `  topology_hiding = true`)
-	for i, hangUpFrom := range []string{"box", "caller"} {
-		cd, bd := rawCall(t, caller, box, proxy, fmt.Sprint("bob", i))
+	hiddenCalls(t, caller, box, proxy, "bob")
+	checkHidden(t, caller, box)
+}
+
+// TestTopologyHidingRegistered does the same for a phone on 127.0.0.2 that
+// registered, reached through the registrar's fork.
+func TestTopologyHidingRegistered(t *testing.T) {
+	caller, phone := newRawUA(t, "alice", "127.0.0.1"), newRawUA(t, "phone", "127.0.0.2")
+	port := freePort(t)
+	policy := strings.Replace(registrarPolicy(port, freePort(t), 3, "parallel", ""), "proxy {\n", "proxy {\n  topology_hiding = true\n", 1)
+	p := startProxy(t, writePolicy(t, policy), addr(port), "--state-dir", t.TempDir())
+	reg := crlf(
+		"REGISTER sip:sipfront.test SIP/2.0",
+		"Via: SIP/2.0/UDP "+phone.addr+";branch=z9hG4bK-"+randTag()+";rport",
+		"Max-Forwards: 70",
+		"From: <sip:bob@sipfront.test>;tag="+randTag(),
+		"To: <sip:bob@sipfront.test>",
+		"Call-ID: "+randTag()+"@phone",
+		"CSeq: 1 REGISTER",
+		"Contact: <sip:phone@"+phone.addr+">",
+		"Expires: 300",
+		"Content-Length: 0",
+		"",
+	)
+	phone.send(t, p.addr, reg)
+	if res := phone.final(t, sip.REGISTER, 10*time.Second); res.StatusCode != 200 {
+		t.Fatalf("REGISTER: %d", res.StatusCode)
+	}
+	hiddenCalls(t, caller, phone, p.addr, "bob")
+	checkHidden(t, caller, phone)
+}
+
+// hiddenCalls makes two calls from caller to user, reached at box, with a
+// re-INVITE each way, an INFO from the box, and the hang-up from the box
+// then from the caller.
+func hiddenCalls(t *testing.T, caller, box *rawUA, proxy, user string) {
+	t.Helper()
+	for _, hangUpFrom := range []string{"box", "caller"} {
+		cd, bd := rawCall(t, caller, box, proxy, user)
 		reinvite(t, cd, box)
 		reinvite(t, bd, caller)
 		if got := transact(t, bd, sip.INFO, caller, 200); got != 200 {
@@ -152,6 +189,12 @@ func TestTopologyHiding(t *testing.T) {
 			t.Fatalf("BYE from the %s: %d, want 200", hangUpFrom, got)
 		}
 	}
+}
+
+// checkHidden fails when the caller saw the box's address (127.0.0.2) or
+// the box saw the caller's, outside message bodies.
+func checkHidden(t *testing.T, caller, box *rawUA) {
+	t.Helper()
 	check := func(who string, msgs [][]byte, secret string) {
 		for _, m := range msgs {
 			head, _, _ := bytes.Cut(m, []byte("\r\n\r\n"))

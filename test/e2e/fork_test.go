@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // phone is a sipp UAS registered as alice from its own port, as a real
@@ -46,7 +49,7 @@ func TestForkParallel100(t *testing.T) {
 	phones := []*phone{{name: "ring1", scen: "uas_ring.xml"}, {name: "ring2", scen: "uas_ring.xml"}, {name: "answer", scen: "uas.xml"}}
 	registerPhones(t, p.addr, phones)
 
-	r := runCaller(t, p.addr, caller{scenario: "uac.xml", service: "alice", calls: calls, rate: 10})
+	r := runCaller(t, p.addr, caller{scenario: "uac.xml", service: "alice", calls: calls, rate: 10, holdMS: 100})
 	checkCaller(t, r, calls)
 	for _, ph := range phones {
 		counts := ph.box.stop(t)
@@ -73,7 +76,7 @@ func TestForkSerial100(t *testing.T) {
 	phones := []*phone{{name: "first", scen: "uas_ring.xml", q: "1.0"}, {name: "second", scen: "uas.xml", q: "0.5"}}
 	registerPhones(t, p.addr, phones)
 
-	r := runCaller(t, p.addr, caller{scenario: "uac.xml", service: "alice", calls: calls, rate: 20, limit: 100})
+	r := runCaller(t, p.addr, caller{scenario: "uac.xml", service: "alice", calls: calls, rate: 20, limit: 100, holdMS: 100})
 	checkCaller(t, r, calls)
 	first, second := phones[0].box.stop(t), phones[1].box.stop(t)
 	if got := column(first, "_CANCEL_Recv"); got != calls {
@@ -87,5 +90,68 @@ func TestForkSerial100(t *testing.T) {
 	}
 	if got := column(first, "_ACK_Recv"); got != calls {
 		t.Errorf("the q=1.0 phone had %d of its 487s ACKed, want %d", got, calls)
+	}
+}
+
+// TestForkCallerCancelAndNoBinding: the caller's CANCEL reaches every
+// ringing branch (the caller gets 487, each phone a CANCEL), and a call to
+// a user with no binding gets 480.
+func TestForkCallerCancelAndNoBinding(t *testing.T) {
+	needSipp(t)
+	const calls = 10
+	port, adminPort := freePort(t), freePort(t)
+	p := startProxy(t, writePolicy(t, registrarPolicy(port, adminPort, 3, "parallel", "")), addr(port))
+	phones := []*phone{{name: "ring1", scen: "uas_ring.xml"}, {name: "ring2", scen: "uas_ring.xml"}}
+	registerPhones(t, p.addr, phones)
+
+	r := runCaller(t, p.addr, caller{scenario: "uac_cancel_fork.xml", service: "alice", calls: calls, rate: 10})
+	checkCaller(t, r, calls) // it succeeds only on 487
+	for _, ph := range phones {
+		if got := column(ph.box.stop(t), "_CANCEL_Recv"); got != calls {
+			t.Errorf("%s received %d CANCELs, want %d", ph.name, got, calls)
+		}
+	}
+
+	invite := ("INVITE sip:nobody@sipfront.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-nobody;rport\r\n" +
+		"From: <sip:caller@sipfront.test>;tag=n1\r\nTo: <sip:nobody@sipfront.test>\r\nCall-ID: nobody-1\r\nCSeq: 1 INVITE\r\n" +
+		"Contact: <sip:caller@127.0.0.1:9>\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+	if code, err := exchangeUDP("", p.addr, []byte(invite), 5*time.Second); err != nil || code != 480 {
+		t.Fatalf("INVITE to a user without binding: %d %v, want 480", code, err)
+	}
+}
+
+// TestForkTimerC: Timer C (proxy.ring_timeout) runs on every branch: two
+// phones ring past it, each gets a CANCEL, and the caller gets 408.
+func TestForkTimerC(t *testing.T) {
+	needSipp(t)
+	port := freePort(t)
+	text := strings.Replace(registrarPolicy(port, freePort(t), 3, "parallel", ""), `ring_timeout = "30s"`, `ring_timeout = "2s"`, 1)
+	p := startProxy(t, writePolicy(t, text), addr(port))
+	phones := []*phone{{name: "ring1", scen: "uas_ring.xml"}, {name: "ring2", scen: "uas_ring.xml"}}
+	registerPhones(t, p.addr, phones)
+
+	caller := newRawUA(t, "caller", "127.0.0.1")
+	start := time.Now()
+	caller.send(t, p.addr, crlf(
+		"INVITE sip:alice@sipfront.test SIP/2.0",
+		"Via: SIP/2.0/UDP "+caller.addr+";branch=z9hG4bK-"+randTag()+";rport",
+		"Max-Forwards: 70",
+		"From: <sip:caller@sipfront.test>;tag="+randTag(),
+		"To: <sip:alice@sipfront.test>",
+		"Call-ID: "+randTag(),
+		"CSeq: 1 INVITE",
+		"Contact: <sip:caller@"+caller.addr+">",
+		"Content-Length: 0",
+		""))
+	if res := caller.final(t, sip.INVITE, 15*time.Second); res.StatusCode != 408 {
+		t.Fatalf("caller got %d, want 408 after Timer C", res.StatusCode)
+	}
+	if e := time.Since(start); e < 2*time.Second {
+		t.Errorf("408 after %v, before ring_timeout", e)
+	}
+	for _, ph := range phones {
+		if got := column(ph.box.stop(t), "_CANCEL_Recv"); got != 1 {
+			t.Errorf("%s received %d CANCELs, want 1 (its own Timer C)", ph.name, got)
+		}
 	}
 }

@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -40,6 +42,11 @@ route "subscriber" {
   to   = registrar
   fork = %[3]q
 %[4]s}
+
+route "nobody" { # a registrar route for a user without binding: 480
+  when = "ruri.user == 'nobody'"
+  to   = registrar
+}
 `, addr(proxyPort), adminPort, fork, ft, maxContacts)
 }
 
@@ -167,6 +174,19 @@ func TestRegisterEdgeCases(t *testing.T) {
 		t.Fatalf("bob after the short binding expired: %v", got)
 	}
 
+	// Metrics: registrations by result, and the bindings gauge (bob's one
+	// live binding; the expired one swept).
+	metrics := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", adminPort))
+	for _, want := range []string{
+		`sipfront_registrations_total{result="ok"} 5`, `sipfront_registrations_total{result="interval_too_brief"} 1`,
+		`sipfront_registrations_total{result="out_of_order"} 1`, `sipfront_registrations_total{result="foreign_domain"} 1`,
+		`sipfront_registrations_total{result="bad_request"} 1`, "sipfront_registrar_bindings 1",
+	} {
+		if !strings.Contains(metrics, want+"\n") {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+
 	// Restart: the proxy stops (SIGTERM) and starts on the same state
 	// directory; bob's live binding is back, with its lifetime counting down.
 	p.stop(t)
@@ -181,6 +201,28 @@ func TestRegisterEdgeCases(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "sip:bob@127.0.0.1:7011") || !strings.Contains(string(out), phone.local) {
 		t.Fatalf("ctl registrations bob: %v\n%s", err, out)
 	}
+	// explain --against decides with the live bindings: bob's call forks
+	// to his contact.
+	out, err = exec.Command(binary, "explain", path, "--method", "INVITE", "--ruri", "sip:bob@sipfront.test",
+		"--against", fmt.Sprintf("http://127.0.0.1:%d", adminPort)).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "1. sip:bob@127.0.0.1:7011 q=1.0") || !strings.Contains(string(out), "route.subscriber to registrar") {
+		t.Fatalf("explain --against: %v\n%s", err, out)
+	}
+}
+
+// httpGet returns the body of a GET.
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // sameSet compares two " | "-joined lists regardless of order.
