@@ -484,7 +484,9 @@ func offsetOf(src string, line, col int) int {
 // it is valid while the Request is not modified, which holds for one
 // condition's evaluation (Decide rewrites RURI.User only between
 // conditions, and no CEL value outlives Program.Eval: results are bools and
-// errors are formatted when created).
+// errors are formatted when created). The Request is always on the heap
+// (Decide stores it in its own ctx, so escape analysis moves it there):
+// the value never points into a stack.
 func borrowString(p *string) any {
 	v := stringBox // the type word of an `any` holding a types.String
 	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] = unsafe.Pointer(p)
