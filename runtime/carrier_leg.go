@@ -55,12 +55,10 @@ const retryAfterLimits = "1"
 
 // toCarrier turns a forwarded INVITE into the carrier leg: the R-URI is
 // the number the carrier wants (strip, prepend) at its gateway; the inside
-// is hidden (only the proxy's Via and Record-Route remain); the proxy's
-// addresses are the exit socket's when the carrier has one.
-//
-// The caller's Contact is left as it is: the carrier sees the inside
-// address there until topology hiding rewrites Contact too
-// (docs/carriers.md, "Exit address").
+// is hidden (only the proxy's Via and Record-Route remain, and the Contact
+// is the proxy's); the proxy's addresses are the exit socket's when the
+// carrier has one. The SDP is relayed as it is (docs/carriers.md, "One
+// exit address").
 func (s *Server) toCarrier(fwd *sip.Request, c *graph.Carrier, user string) {
 	fwd.Recipient = sip.Uri{Scheme: "sip", User: c.Number(user), Host: c.Host, Port: c.Port}
 	if c.Transport == "tcp" {
@@ -90,6 +88,58 @@ func (s *Server) toCarrier(fwd *sip.Request, c *graph.Carrier, user string) {
 		s.exitSocket(fwd, ex, host, port)
 	}
 	fwd.PrependHeader(append([]sip.Header{own}, ownRR...)...)
+	s.hideContact(fwd, c)
+}
+
+// hideContact gives the carrier a Contact at the proxy (the exit, or the
+// advertised address) instead of the caller's, and records both: the
+// carrier's in-dialog requests come back to the proxy, which sends them to
+// the caller's real Contact (fromCarrier).
+func (s *Server) hideContact(fwd *sip.Request, c *graph.Carrier) {
+	ct := fwd.Contact()
+	if ct == nil || s.self.HiddenToken(&ct.Address) != "" {
+		return // none, or topology hiding gave it the proxy's already
+	}
+	host, port := carrierSender{s}.Local(c)
+	outside := sip.Uri{Scheme: "sip", User: ct.Address.User, Host: host, Port: port}
+	s.carriers.HideContact(sipmsg.CallID(fwd), sipmsg.Tag(fwd.From()), *ct.Address.Clone(), outside)
+	fwd.ReplaceHeader(&sip.ContactHeader{Address: outside}) // shared with the caller's request: replaced
+}
+
+// carrierCallee returns where an in-dialog request from a carrier goes
+// when no Route names the next hop: the caller's real Contact, which the
+// carrier never saw (hideContact); false for other requests.
+func (s *Server) carrierCallee(req *sip.Request) (dest, transport string, ok bool) {
+	if s.self.NextRoute(req) != nil {
+		return "", "", false
+	}
+	inside, ok := s.carriers.InsideContact(sipmsg.CallID(req), sipmsg.ToTag(req))
+	if !ok {
+		return "", "", false
+	}
+	dest, transport = sipmsg.URITarget(&inside)
+	return dest, transport, true
+}
+
+// fromCarrier adjusts the copy of an in-dialog request a carrier sent,
+// which names the Contact the proxy gave it (hideContact): its Request-URI
+// becomes the caller's real Contact, and the answers going back carry the
+// carrier's Contact for the caller. It returns that rewrite, nil when req
+// is not such a request.
+func (s *Server) fromCarrier(req, fwd *sip.Request) func(*sip.Response) *sip.Response {
+	cid, callerTag := sipmsg.CallID(req), sipmsg.ToTag(req)
+	inside, ok := s.carriers.InsideContact(cid, callerTag)
+	if !ok {
+		return nil
+	}
+	fwd.Recipient = inside
+	outside, _ := s.carriers.OutsideContact(cid, callerTag)
+	return func(res *sip.Response) *sip.Response {
+		if res.Contact() != nil {
+			res.ReplaceHeader(&sip.ContactHeader{Address: outside})
+		}
+		return res
+	}
 }
 
 // exitSocket makes a UDP carrier leg leave from the exit socket when the
@@ -100,9 +150,14 @@ func (s *Server) exitSocket(fwd *sip.Request, ex graph.Listen, host string, port
 	if sipmsg.UpperTransport(ex.Transport) != "UDP" || fwd.Transport() != "UDP" {
 		return
 	}
+	ip := net.ParseIP(host)
+	if l := s.self.UDPLocal(); l != nil && l.Port == port && (l.IP.Equal(ip) || l.IP.IsUnspecified()) {
+		fwd.Laddr = *l // the listening socket itself, as sipgo knows it
+		return
+	}
 	for _, l := range s.self.Listen() {
 		if l.Transport == "udp" && l.Addr == ex.Addr {
-			fwd.Laddr = sip.Addr{IP: net.ParseIP(host), Port: port}
+			fwd.Laddr = sip.Addr{IP: ip, Port: port}
 			return
 		}
 	}
@@ -144,8 +199,60 @@ func (s *Server) towardCarrier(req *sip.Request) bool {
 // in-dialog request toward a carrier.
 func (s *Server) hideInside(req, fwd *sip.Request) {
 	s.shiftCSeq(req, fwd)
+	if ct := fwd.Contact(); ct != nil {
+		cid, tag := sipmsg.CallID(req), sipmsg.Tag(req.From())
+		if outside, ok := s.carriers.OutsideContact(cid, tag); ok {
+			s.carriers.HideContact(cid, tag, *ct.Address.Clone(), outside) // a target refresh
+			fwd.ReplaceHeader(&sip.ContactHeader{Address: outside})
+		}
+	}
 	own := fwd.Via()
 	for fwd.RemoveHeader("Via") {
 	}
 	fwd.PrependHeader(own)
+}
+
+// carrierSender sends the proxy's own requests to carriers (REGISTER,
+// OPTIONS) from the carrier's exit, with the exit in Via.
+type carrierSender struct{ s *Server }
+
+// CarrierSender returns the carrier.Sender of the registrant.
+func (s *Server) CarrierSender() carrier.Sender { return carrierSender{s} }
+
+// Send implements carrier.Sender.
+func (cs carrierSender) Send(ctx context.Context, c *graph.Carrier, req *sip.Request) (*sip.Response, error) {
+	s := cs.s
+	tp := sipmsg.UpperTransport(c.Transport)
+	via := s.self.NewVia(tp, 0)
+	via.Host, via.Port = cs.Local(c)
+	req.PrependHeader(via)
+	req.SetTransport(tp)
+	req.SetDestination(c.Addr())
+	if a := s.self.UDPLocal(); tp == "UDP" && a != nil {
+		req.Laddr = *a
+	}
+	if c.Exit.Addr != "" {
+		host, port := splitExit(c.Exit.Addr)
+		s.exitSocket(req, c.Exit, host, port)
+	}
+	return s.relay.Client.Do(ctx, req, forward.NoBuild)
+}
+
+// Local implements carrier.Sender: the exit, or the advertised address.
+func (cs carrierSender) Local(c *graph.Carrier) (string, int) {
+	if c.Exit.Addr != "" {
+		return splitExit(c.Exit.Addr)
+	}
+	return cs.s.self.Host(), cs.s.self.Port()
+}
+
+// OptionsCarrier sends an OPTIONS to carrier c from its exit and returns
+// the final status (for probing).
+func (s *Server) OptionsCarrier(ctx context.Context, c *graph.Carrier) (int, error) {
+	req := s.self.NewOptions(c.Host, c.Port)
+	res, err := carrierSender{s}.Send(ctx, c, req)
+	if err != nil {
+		return 0, err
+	}
+	return res.StatusCode, nil
 }

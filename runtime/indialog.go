@@ -190,7 +190,11 @@ func (s *Server) inDialogCopy(g *graph.Graph, req *sip.Request, m match) (*sip.R
 	loop := forward.LoopHash(req)
 	if !m.found || m.d.Legs == nil {
 		dest, transport := s.inDialogTarget(req)
-		return s.relay.Copy(req, dest, transport, false, loop), nil
+		if d, t, ok := s.carrierCallee(req); ok {
+			dest, transport = d, t // a carrier's request to the Contact the proxy gave it
+		}
+		fwd := s.relay.Copy(req, dest, transport, false, loop)
+		return fwd, s.fromCarrier(req, fwd)
 	}
 	legs := m.d.Legs
 	other := legs.Other(m.side)
@@ -218,7 +222,11 @@ func (s *Server) inDialogCopy(g *graph.Graph, req *sip.Request, m match) (*sip.R
 	case o.ReplaceRoutes && len(o.Routes) > 0:
 		dest, transport = sipmsg.URITarget(&o.Routes[0])
 	}
-	return s.relay.CopyWith(req, dest, transport, false, loop, o), rewrite
+	fwd := s.relay.CopyWith(req, dest, transport, false, loop, o)
+	if rw := s.fromCarrier(req, fwd); rw != nil && rewrite == nil {
+		rewrite = rw // a carrier's request in a dialog the table routes, without topology hiding
+	}
+	return fwd, rewrite
 }
 
 // inDialogTarget picks the next hop of an in-dialog request the dialog

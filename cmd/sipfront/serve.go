@@ -23,6 +23,7 @@ import (
 	"github.com/sipfront/sipfront/runtime"
 	"github.com/sipfront/sipfront/runtime/admin"
 	"github.com/sipfront/sipfront/runtime/auth"
+	"github.com/sipfront/sipfront/runtime/carrier"
 	"github.com/sipfront/sipfront/runtime/metrics"
 	"github.com/sipfront/sipfront/runtime/probe"
 	"github.com/sipfront/sipfront/runtime/registrar"
@@ -154,12 +155,15 @@ func serve(cmd *cobra.Command, path string, o serveOptions) error {
 	defer cancel()
 
 	prober := probe.New(srv, srv.State(), log)
+	prober.ProbeCarriers(srv.Carriers())
+	registrant := carrier.NewRegistrant(srv.Carriers(), srv.CarrierSender(), srv.Graph, log)
 	startAdmin(runCtx, srv, src, obs, prober, reg, authSvc, log)
 	var bg sync.WaitGroup
 	bg.Go(func() { reg.Run(runCtx, time.Second) })
 	bg.Go(func() {
 		select { // probes leave from the proxy's listeners: wait for them
 		case <-srv.Ready():
+			bg.Go(func() { registrant.Run(runCtx) }) // carriers' registrations, likewise
 			prober.Run(runCtx)
 		case <-runCtx.Done():
 		}

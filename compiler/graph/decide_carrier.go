@@ -40,7 +40,7 @@ func (g *Graph) carriers(ctx *evalContext, r *Route, d *Decision, trace *Trace) 
 	if r.Target == TargetCarrier {
 		list = appendCandidate(list, st, r.Carrier, "", int32(r.Carrier.Priority), key)
 	} else {
-		list = g.lcrCandidates(list, st, req.RURI.User, key)
+		list = g.lcrCandidates(list, st, req.RURI.User, key, &req.lcrTouch)
 	}
 	list = demoteCritical(list)
 	d.Candidates = list
@@ -68,13 +68,15 @@ func (g *Graph) carriers(ctx *evalContext, r *Route, d *Decision, trace *Trace) 
 
 // lcrCandidates appends the carriers of every prefix of number, longest
 // first.
-func (g *Graph) lcrCandidates(list []Candidate, st Carriers, number string, key uint64) []Candidate {
+func (g *Graph) lcrCandidates(list []Candidate, st Carriers, number string, key uint64, sink *uint64) []Candidate {
 	t := g.LCR
 	if t == nil || len(t.spans) == 0 {
 		return list
 	}
 	var h [MaxLCRPrefix + 1]uint64
-	for n := min(prefixHashes(number, &h), t.maxLen); n >= 0; n-- {
+	top := min(prefixHashes(number, &h), t.maxLen)
+	*sink = t.touch(&h, top)
+	for n := top; n >= 0; n-- {
 		if t.lengths&(1<<n) == 0 {
 			continue
 		}

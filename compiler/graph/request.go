@@ -31,6 +31,8 @@ type Request struct {
 	// lcr holds a decision's carrier candidates, so that least-cost
 	// routing does not allocate them.
 	lcr [lcrInline]Candidate
+	// lcrTouch keeps the LCR table's early reads (LCRTable.touch).
+	lcrTouch uint64
 }
 
 // HeaderReader reads header values by case-insensitive name.

@@ -260,6 +260,7 @@ func carrierNode(c *graph.Carrier) *Node {
 	attrs := Attrs{
 		{Name: "uri", Value: c.URI},
 		{Name: "prefixes_file", Value: stringOrNil(c.PrefixesFile)},
+		{Name: "rows", Value: len(rows)},
 		{Name: "priority", Value: c.Priority},
 		{Name: "weight", Value: c.Weight},
 		{Name: "strip", Value: intOrNil(c.Strip)},
@@ -288,9 +289,16 @@ func carrierNode(c *graph.Carrier) *Node {
 	attrs = append(attrs,
 		Attr{Name: "auth.username", Value: stringOrNil(a.Username)},
 		Attr{Name: "auth.password", Value: stringOrNil(a.Password), Sensitive: true},
-		Attr{Name: "auth.register", Value: a.Register},
+		Attr{Name: "auth.register", Value: trueOrNil(a.Register)},
 		Attr{Name: "auth.register_expires", Value: durationOrNil(a.RegisterExpires)})
 	return &Node{ID: c.ID, Kind: string(c.Kind()), Name: c.Name, Pos: c.Pos, Attrs: attrs, Rows: rows}
+}
+
+func trueOrNil(b bool) any {
+	if !b {
+		return nil
+	}
+	return true
 }
 
 func listenOrNil(l graph.Listen) any {

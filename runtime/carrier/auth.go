@@ -98,5 +98,9 @@ func (s *Store) CSeqShift(callID, fromTag string) uint32 {
 	return 0
 }
 
-// forget drops the shift of an ended dialog.
-func (s *Store) forget(callID, fromTag string) { s.shifts.m.Delete(shiftKey(callID, fromTag)) }
+// forget drops the shift and hidden Contact of an ended dialog.
+func (s *Store) forget(callID, fromTag string) {
+	key := shiftKey(callID, fromTag)
+	s.shifts.m.Delete(key)
+	s.contacts.m.Delete(key)
+}

@@ -47,3 +47,9 @@ func (s *Store) SetMode(id graph.ID, m state.Mode) error {
 	cs.mode.Store(&m)
 	return nil
 }
+
+// Up reports a carrier's observed health; unknown IDs are up.
+func (s *Store) Up(id graph.ID) bool {
+	cs := s.state(id)
+	return cs == nil || cs.up.Load()
+}

@@ -140,5 +140,5 @@ func (a Accounting) Moved(callID, fromTag string, to target.Target) { a.Store.Co
 func (a Accounting) Established(callID, fromTag, toTag string) {}
 
 // End implements dialog.Accounting: the table's own count drops; the
-// dialog's CSeq shift, if any, is forgotten.
+// dialog's CSeq shift and hidden Contact, if any, are forgotten.
 func (a Accounting) End(callID, fromTag string) { a.Store.forget(callID, fromTag) }

@@ -42,13 +42,20 @@ func (w *startWindow) recent() []int64 {
 	return out
 }
 
+// freeAt is when the window next allows a start (unix ns): a second after
+// the oldest of the last n starts when it holds n, else 0 (now).
+func (w *startWindow) freeAt() int64 {
+	if len(w.starts) == 0 || w.count < len(w.starts) {
+		return 0
+	}
+	return w.starts[w.next] + int64(time.Second)
+}
+
 // allows reports whether a start at now keeps at most n starts in every
 // one-second window.
 func (w *startWindow) allows(now time.Time) bool {
-	if len(w.starts) == 0 || w.count < len(w.starts) {
-		return true
-	}
-	return now.UnixNano()-w.starts[w.next] >= int64(time.Second)
+	at := w.freeAt()
+	return at == 0 || now.UnixNano() >= at
 }
 
 func (w *startWindow) add(t int64) {
@@ -84,10 +91,11 @@ func (s *Store) Claim(c *graph.Carrier) graph.CarrierSkip {
 	}
 	now := s.now()
 	cs.mu.Lock()
-	skip := s.skipLocked(cs, c, now)
+	skip := s.skip(cs, c, now)
 	if skip == graph.CarrierOK {
-		cs.reserved++
+		cs.reserved.Add(1)
 		cs.cps.add(now.UnixNano())
+		cs.cpsFreeAt.Store(cs.cps.freeAt())
 	}
 	cs.mu.Unlock()
 	if skip != graph.CarrierOK {
@@ -105,9 +113,10 @@ func (s *Store) Counted(id graph.ID) {
 	if cs == nil {
 		return
 	}
-	cs.mu.Lock()
-	if cs.reserved > 0 {
-		cs.reserved--
+	for {
+		n := cs.reserved.Load()
+		if n <= 0 || cs.reserved.CompareAndSwap(n, n-1) {
+			return
+		}
 	}
-	cs.mu.Unlock()
 }

@@ -28,11 +28,6 @@ type tracker struct {
 	q       *graph.Quality // nil: no quality block, never judged
 	width   int64          // bucket width, ns
 	buckets [qualityBuckets]bucket
-	// judged caches level for the bucket period judgedSlot, until a new
-	// sample arrives: decisions read the level far more often than calls
-	// end.
-	judgedSlot int64
-	judged     graph.QualityLevel
 }
 
 type bucket struct {
@@ -52,7 +47,7 @@ func (t *tracker) configure(q *graph.Quality) {
 	if width != t.width {
 		t.buckets = [qualityBuckets]bucket{}
 	}
-	t.q, t.width, t.judgedSlot = q, width, -1
+	t.q, t.width = q, width
 }
 
 // record adds one call's outcome at now.
@@ -61,7 +56,6 @@ func (t *tracker) record(now time.Time, o Outcome) {
 		return
 	}
 	b := t.bucket(now)
-	t.judgedSlot = -1
 	b.attempts++
 	if o.Answered {
 		b.answered++
@@ -128,10 +122,7 @@ func (t *tracker) level(now time.Time) graph.QualityLevel {
 	if t.q == nil {
 		return graph.QualityOK
 	}
-	if slot := now.UnixNano() / t.width; slot != t.judgedSlot {
-		t.judged, t.judgedSlot = t.judge(t.figures(now)), slot
-	}
-	return t.judged
+	return t.judge(t.figures(now))
 }
 
 func (t *tracker) judge(f Figures) graph.QualityLevel {
@@ -161,5 +152,25 @@ func (s *Store) Record(c *graph.Carrier, o Outcome) {
 	now := s.now()
 	cs.mu.Lock()
 	cs.quality.record(now, o)
+	cs.judged.Store(0) // judge again at the next decision
 	cs.mu.Unlock()
+}
+
+// level is the carrier's quality level. Decisions read it far more often
+// than calls end, so it is judged once per bucket period (and after each
+// new sample) and published in judged: slot<<2 | level, 0 for none.
+func (cs *carrierState) level(now time.Time) graph.QualityLevel {
+	width := cs.qualityWidth.Load()
+	if width == 0 {
+		return graph.QualityOK // no quality block
+	}
+	slot := now.UnixNano()/width + 1 // + 1: never 0
+	if j := cs.judged.Load(); j != 0 && j>>2 == slot {
+		return graph.QualityLevel(j & 3)
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	l := cs.quality.level(now)
+	cs.judged.Store(slot<<2 | int64(l)) // under mu: a Record cannot slip in between
+	return l
 }

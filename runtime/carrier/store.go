@@ -40,8 +40,10 @@ type Store struct {
 	mu    sync.Mutex
 	all   map[graph.ID]*carrierState
 	calls CallCounter
-	// shifts holds the CSeq shifts of authenticated carrier legs.
-	shifts shifts
+	// shifts holds the CSeq shifts of authenticated carrier legs;
+	// contacts the callers' Contacts hidden from carriers.
+	shifts   shifts
+	contacts contacts
 	// now is the clock; tests replace it before use.
 	now func() time.Time
 }
@@ -90,14 +92,24 @@ type carrierState struct {
 	up   atomic.Bool
 	mode atomic.Pointer[state.Mode]
 
-	// mu guards the limits' window and reservation, the quality buckets
-	// and the health reason.
+	// mu guards the limits' window, the quality buckets and the health
+	// reason, and serialises claims. Decisions (CarrierStatus) take no
+	// lock: they read reserved, cpsFreeAt and the quality level from
+	// atomics that the writers publish under mu.
 	mu       sync.Mutex
 	cps      startWindow
-	reserved int
-	quality  tracker
-	reason   string
-	changed  time.Time
+	reserved atomic.Int64
+	// cpsFreeAt is when the cps window next allows a start (unix ns); 0
+	// while it is not full.
+	cpsFreeAt atomic.Int64
+	quality   tracker
+	// qualityWidth is the quality tracker's bucket width (ns), 0 without
+	// a quality block; judged caches its level (see level).
+	qualityWidth atomic.Int64
+	judged       atomic.Int64
+	reason       string
+	changed      time.Time
+	reg          *Registration // nil: the carrier is not registered with
 
 	stats counters
 }
@@ -115,25 +127,27 @@ func (cs *carrierState) declare(c *graph.Carrier) {
 	defer cs.mu.Unlock()
 	cs.decl.Store(c)
 	cs.cps.resize(c.Limits.CPS)
+	cs.cpsFreeAt.Store(cs.cps.freeAt())
 	cs.quality.configure(c.Quality)
+	cs.qualityWidth.Store(cs.quality.width)
+	cs.judged.Store(0)
 }
 
 // CarrierStatus implements graph.Carriers: whether c could take a new call
-// now (health, override, limits) and its quality level. It claims nothing.
+// now (health, override, limits) and its quality level. It claims nothing
+// and takes no lock (but once per quality bucket, to judge the window).
 func (s *Store) CarrierStatus(c *graph.Carrier) graph.CarrierStatus {
 	cs := s.state(c.ID)
 	if cs == nil {
 		return graph.CarrierStatus{}
 	}
 	now := s.now()
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	return graph.CarrierStatus{Skip: s.skipLocked(cs, c, now), Quality: cs.quality.level(now)}
+	return graph.CarrierStatus{Skip: s.skip(cs, c, now), Quality: cs.level(now)}
 }
 
-// skipLocked is why cs cannot take a new call now; graph.CarrierOK when it
-// can. cs.mu is held.
-func (s *Store) skipLocked(cs *carrierState, c *graph.Carrier, now time.Time) graph.CarrierSkip {
+// skip is why cs cannot take a new call now; graph.CarrierOK when it can.
+// Claim calls it under cs.mu, which makes its answer exact.
+func (s *Store) skip(cs *carrierState, c *graph.Carrier, now time.Time) graph.CarrierSkip {
 	if m := cs.mode.Load(); m != nil {
 		switch *m {
 		case state.ModeDisabled:
@@ -145,10 +159,10 @@ func (s *Store) skipLocked(cs *carrierState, c *graph.Carrier, now time.Time) gr
 	if !cs.up.Load() {
 		return graph.SkipDown
 	}
-	if l := c.Limits.Calls; l > 0 && s.active(cs)+cs.reserved >= l {
+	if l := c.Limits.Calls; l > 0 && s.active(cs)+int(cs.reserved.Load()) >= l {
 		return graph.SkipCalls
 	}
-	if !cs.cps.allows(now) {
+	if at := cs.cpsFreeAt.Load(); at != 0 && now.UnixNano() < at {
 		return graph.SkipCPS
 	}
 	return graph.CarrierOK

@@ -41,6 +41,9 @@ type Status struct {
 	Attempts int64            `json:"attempts"`
 	Answered int64            `json:"answered"`
 	Skipped  map[string]int64 `json:"skipped,omitempty"`
+	// Registration is the proxy's registration with the carrier; nil
+	// unless its auth block says register = true.
+	Registration *Registration `json:"registration,omitempty"`
 }
 
 // Carriers returns the status of every carrier of the attached graph, in
@@ -70,10 +73,15 @@ func (s *Store) Status(id graph.ID) (Status, bool) {
 		st.Mode = *m
 	}
 	cs.mu.Lock()
-	st.DownReason, st.Changed, st.Reserved = cs.reason, cs.changed, cs.reserved
+	st.DownReason, st.Changed, st.Reserved = cs.reason, cs.changed, int(cs.reserved.Load())
+	if cs.reg != nil {
+		reg := *cs.reg
+		st.Registration = &reg
+	}
 	st.CPS = cs.cps.inLastSecond(now)
-	st.Window, st.Quality = cs.quality.figures(now), cs.quality.level(now).String()
+	st.Window = cs.quality.figures(now)
 	cs.mu.Unlock()
+	st.Quality = cs.level(now).String()
 	for r := range cs.stats.skipped {
 		if n := cs.stats.skipped[r].Load(); n > 0 {
 			if st.Skipped == nil {

@@ -268,18 +268,8 @@ func (r *Relay) Stray(res *sip.Response) {
 func (r *Relay) Options(ctx context.Context, m *graph.Member) (int, error) {
 	s := r.Self
 	tp := sipmsg.UpperTransport(m.Transport)
-	req := sip.NewRequest(sip.OPTIONS, sip.Uri{Scheme: "sip", Host: m.Host, Port: m.Port})
-	req.AppendHeader(s.NewVia(tp, 0))
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "sipfront", Host: s.host}}
-	from.Params.Add("tag", sip.GenerateTagN(16))
-	req.AppendHeader(from)
-	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", Host: m.Host, Port: m.Port}})
-	cid := sip.CallIDHeader(sip.GenerateTagN(24))
-	req.AppendHeader(&cid)
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.OPTIONS})
-	mf := sip.MaxForwardsHeader(70)
-	req.AppendHeader(&mf)
-	req.SetBody(nil)
+	req := s.NewOptions(m.Host, m.Port)
+	req.PrependHeader(s.NewVia(tp, 0))
 	req.SetTransport(tp)
 	req.SetDestination(m.Addr())
 	if a := s.UDPLocal(); tp == "UDP" && a != nil {
@@ -290,4 +280,23 @@ func (r *Relay) Options(ctx context.Context, m *graph.Member) (int, error) {
 		return 0, err
 	}
 	return res.StatusCode, nil
+}
+
+// NewOptions builds an OPTIONS ping from the proxy to host:port, without
+// Via (the sender adds its own): From sipfront@the advertised host, a new
+// Call-ID, CSeq 1.
+func (s *Self) NewOptions(host string, port int) *sip.Request {
+	to := sip.Uri{Scheme: "sip", Host: host, Port: port}
+	req := sip.NewRequest(sip.OPTIONS, to)
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "sipfront", Host: s.host}}
+	from.Params.Add("tag", sip.GenerateTagN(16))
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: to})
+	cid := sip.CallIDHeader(sip.GenerateTagN(24))
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.OPTIONS})
+	mf := sip.MaxForwardsHeader(70)
+	req.AppendHeader(&mf)
+	req.SetBody(nil)
+	return req
 }

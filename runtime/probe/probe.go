@@ -45,7 +45,10 @@ const watchEvery = 200 * time.Millisecond
 type Prober struct {
 	src    Source
 	health Health
-	log    *slog.Logger
+	// carriers is the carriers' health, set by ProbeCarriers; nil: the
+	// carriers' probe blocks are not served.
+	carriers Health
+	log      *slog.Logger
 
 	mu      sync.Mutex
 	workers map[graph.ID]bool
@@ -109,36 +112,73 @@ func (p *Prober) Last(id graph.ID) (Result, bool) {
 func (p *Prober) startWorkers(ctx context.Context, g *graph.Graph) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	start := func(id graph.ID) {
+		if !p.workers[id] {
+			p.workers[id] = true
+			p.wg.Add(1)
+			go p.work(ctx, id)
+		}
+	}
 	for _, pool := range g.Pools {
 		if pool.Probe == nil {
 			continue
 		}
 		for _, m := range pool.Members {
-			if p.workers[m.ID] {
-				continue
+			start(m.ID)
+		}
+	}
+	if _, ok := p.src.(CarrierSource); ok && p.carriers != nil {
+		for _, c := range g.Carriers {
+			if c.Probe != nil {
+				start(c.ID)
 			}
-			p.workers[m.ID] = true
-			p.wg.Add(1)
-			go p.work(ctx, m.ID)
 		}
 	}
 }
 
-// lookup finds member id in the current graph; it returns nil when the
-// member is gone or its pool is no longer probed, which ends the worker.
-func (p *Prober) lookup(id graph.ID) *graph.Member {
+// CarrierSource is a Source that also sends OPTIONS to carriers (from the
+// carrier's exit); *runtime.Server satisfies it.
+type CarrierSource interface {
+	OptionsCarrier(ctx context.Context, c *graph.Carrier) (int, error)
+}
+
+// ProbeCarriers makes the prober probe the carriers that have a probe
+// block, reporting to health (the carriers' state), when its Source is a
+// CarrierSource. Call it before Run.
+func (p *Prober) ProbeCarriers(health Health) { p.carriers = health }
+
+// probed is one probed node (a pool member or a carrier) as the
+// running graph declares it.
+type probed struct {
+	id     graph.ID
+	pr     *graph.Probe
+	health Health
+	// options sends one OPTIONS to the node.
+	options func(ctx context.Context) (int, error)
+}
+
+// lookup finds id (a member or a carrier) in the current graph; it returns
+// nil when the graph no longer declares it or no longer probes it.
+func (p *Prober) lookup(id graph.ID) *probed {
 	g := p.src.Graph()
 	if g == nil {
 		return nil
 	}
-	m, _ := g.Node(id).(*graph.Member)
-	if m == nil || m.Pool == nil || m.Pool.Probe == nil {
-		return nil
+	switch n := g.Node(id).(type) {
+	case *graph.Member:
+		if n.Pool != nil && n.Pool.Probe != nil {
+			return &probed{id: id, pr: n.Pool.Probe, health: p.health,
+				options: func(ctx context.Context) (int, error) { return p.src.Options(ctx, n) }}
+		}
+	case *graph.Carrier:
+		if cs, ok := p.src.(CarrierSource); ok && n.Probe != nil && p.carriers != nil {
+			return &probed{id: id, pr: n.Probe, health: p.carriers,
+				options: func(ctx context.Context) (int, error) { return cs.OptionsCarrier(ctx, n) }}
+		}
 	}
-	return m
+	return nil
 }
 
-// work probes one member at its pool's interval, measured start to start so
 // that slow answers do not stretch the detection time.
 func (p *Prober) work(ctx context.Context, id graph.ID) {
 	defer p.wg.Done()
@@ -150,7 +190,7 @@ func (p *Prober) work(ctx context.Context, id graph.ID) {
 		}
 		start := time.Now()
 		p.probeOnce(ctx, m, &c)
-		wait := m.Pool.Probe.Interval - time.Since(start)
+		wait := m.pr.Interval - time.Since(start)
 		if wait <= 0 {
 			// A zero interval would spin; the compiler rejects it, but a
 			// hand-built graph might not.
@@ -170,7 +210,7 @@ func (p *Prober) work(ctx context.Context, id graph.ID) {
 // removes the worker's entry and returns nil. The second look happens under
 // the lock that startWorkers holds, so a reload that brings the member back
 // while its worker is leaving either keeps this worker or starts a new one.
-func (p *Prober) stillProbed(id graph.ID) *graph.Member {
+func (p *Prober) stillProbed(id graph.ID) *probed {
 	if m := p.lookup(id); m != nil {
 		return m
 	}
@@ -185,34 +225,34 @@ func (p *Prober) stillProbed(id graph.ID) *graph.Member {
 }
 
 // probeOnce sends one OPTIONS and applies the verdict.
-func (p *Prober) probeOnce(ctx context.Context, m *graph.Member, c *counter) {
-	pr := m.Pool.Probe
+func (p *Prober) probeOnce(ctx context.Context, m *probed, c *counter) {
+	pr := m.pr
 	at := time.Now()
 	pctx, cancel := context.WithTimeout(ctx, pr.Timeout)
-	code, err := p.src.Options(pctx, m)
+	code, err := m.options(pctx)
 	cancel()
 	if ctx.Err() != nil {
 		return // shutting down: not the member's fault
 	}
 	ok, why := judge(pr, code, err)
-	p.log.Debug("probe", "member", m.ID, "code", code, "ok", ok, "error", why)
-	c.observe(p.health.Up(m.ID), ok)
-	p.record(m.ID, Result{At: at, Code: code, OK: ok, Error: why, Fails: c.fails, Goods: c.goods})
+	p.log.Debug("probe", "target", m.id, "code", code, "ok", ok, "error", why)
+	c.observe(m.health.Up(m.id), ok)
+	p.record(m.id, Result{At: at, Code: code, OK: ok, Error: why, Fails: c.fails, Goods: c.goods})
 	p.decide(m, pr, c, why)
 }
 
 // decide marks the member down or up when a threshold is reached. The
 // change is logged once, by the store's change listener (serve registers
 // one for probing and traffic alike), not here.
-func (p *Prober) decide(m *graph.Member, pr *graph.Probe, c *counter, why string) {
+func (p *Prober) decide(m *probed, pr *graph.Probe, c *counter, why string) {
 	switch {
 	case c.up && c.fails >= max(pr.DownAfter, 1):
 		reason := fmt.Sprintf("probe: %d consecutive failures, last: %s", c.fails, why)
-		p.health.SetUp(m.ID, false, reason) // the store's change listener logs it
+		m.health.SetUp(m.id, false, reason) // the store's change listener logs it
 		c.up = false
 	case !c.up && c.goods >= max(pr.UpAfter, 1):
 		reason := fmt.Sprintf("probe: %d consecutive good answers", c.goods)
-		p.health.SetUp(m.ID, true, reason)
+		m.health.SetUp(m.id, true, reason)
 		c.up = true
 	}
 }
