@@ -9,7 +9,6 @@ import (
 
 	"github.com/sipfront/sipfront/compiler/graph"
 	"github.com/sipfront/sipfront/runtime/forward"
-	"github.com/sipfront/sipfront/runtime/sipmsg"
 )
 
 // DefaultMaxInflight bounds the initial INVITEs waiting for a member's
@@ -122,11 +121,7 @@ func (s *Server) shedInvite(tx sip.ServerTransaction, req *sip.Request) {
 	s.obs.Request(string(req.Method), DecidedOverload)
 	res := sip.NewResponseFromRequest(req, 503, "Service Unavailable", nil)
 	res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(overloadRetryAfter)))
-	if err := tx.Respond(res); err != nil {
-		s.log.Debug("reply failed", "code", 503, "call_id", sipmsg.CallID(req), "error", err)
-		return
-	}
-	s.obs.Response(503)
+	s.relay.Respond(tx, req, res)
 }
 
 // InflightInvites returns the initial INVITEs admitted and not yet answered

@@ -59,11 +59,7 @@ func (s *Server) authReply(req *sip.Request, tx sip.ServerTransaction, v *intake
 	default:
 		return false
 	}
-	if err := tx.Respond(res); err != nil {
-		s.log.Debug("auth reply failed", "code", res.StatusCode, "error", err)
-		return true
-	}
-	s.obs.Response(res.StatusCode)
+	s.relay.Respond(tx, req, res)
 	return true
 }
 

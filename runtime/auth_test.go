@@ -1,11 +1,16 @@
 package runtime
 
 import (
+	"fmt"
+	"net"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/auth"
 	"github.com/sipfront/sipfront/runtime/intake"
 )
 
@@ -49,5 +54,51 @@ func TestOutboundConsumesCredentials(t *testing.T) {
 	}
 	if outbound(v, &graph.Decision{}) != nil {
 		t.Error("a decision without auth or alias prepares copies")
+	}
+}
+
+// TestOwnAnswersCarryServerHeader: every answer the proxy builds itself
+// carries the configured Server header: the auth challenge and the 503
+// with Retry-After as much as a plain reply.
+func TestOwnAnswersCarryServerHeader(t *testing.T) {
+	port := freePort(t)
+	g := testGraph(t, port, nil, func(g *graph.Graph) {
+		g.Security.ServerHeader = "sipfront-test"
+		g.Auth = []*graph.Auth{{ID: "auth.endpoints", Name: "endpoints", Realm: "example.com", NonceTTL: time.Minute}}
+	})
+	svc, err := auth.NewService(auth.Options{Secret: []byte("0123456789abcdef0123456789abcdef"), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startProxyConfig(t, Config{Load: func() (*graph.Graph, error) { return g, nil }, Auth: svc})
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
+	invite := func(n int) string {
+		return fmt.Sprintf("INVITE sip:bob@127.0.0.1:%d SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-sh%d;rport\r\n"+
+			"From: <sip:alice@example.com>;tag=a%d\r\nTo: <sip:bob@example.com>\r\nCall-ID: server-header-%d\r\n"+
+			"CSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n", port, conn.LocalAddr(), n, n, n)
+	}
+	read := func(what string) string {
+		buf := make([]byte, 65535)
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for {
+			n, _, err := conn.ReadFrom(buf)
+			if err != nil {
+				t.Fatalf("%s: no answer: %v", what, err)
+			}
+			if msg := string(buf[:n]); !strings.HasPrefix(msg, "SIP/2.0 1") {
+				return msg
+			}
+		}
+	}
+	if _, err := conn.WriteTo([]byte(invite(1)), to); err != nil {
+		t.Fatal(err)
+	}
+	if msg := read("challenge"); !strings.HasPrefix(msg, "SIP/2.0 407") || !strings.Contains(msg, "\r\nServer: sipfront-test\r\n") {
+		t.Errorf("challenge without the Server header:\n%s", msg)
 	}
 }

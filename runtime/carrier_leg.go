@@ -223,11 +223,7 @@ func splitExit(addr string) (string, int) {
 func (s *Server) replyRetryAfter(tx sip.ServerTransaction, req *sip.Request) {
 	res := intake.NewResponse(req, 503, "Service Unavailable")
 	res.AppendHeader(sip.NewHeader("Retry-After", retryAfterLimits))
-	if err := tx.Respond(res); err != nil {
-		s.log.Debug("reply failed", "code", 503, "call_id", sipmsg.CallID(req), "error", err)
-		return
-	}
-	s.obs.Response(503)
+	s.relay.Respond(tx, req, res)
 }
 
 // towardCarrier reports whether an in-dialog request goes from the caller's

@@ -72,11 +72,7 @@ func (s *Server) register(req *sip.Request, tx sip.ServerTransaction) {
 		s.log.Debug("REGISTER refused", "user", in.User, "domain", in.Domain, "source", in.Source,
 			"code", res.Status, "reason", res.Reason)
 	}
-	if err := tx.Respond(registrar.Response(req, res, time.Now())); err != nil {
-		s.log.Debug("REGISTER answer failed", "call_id", sipmsg.CallID(req), "error", err)
-		return
-	}
-	s.obs.Response(res.Status)
+	s.relay.Respond(tx, req, registrar.Response(req, res, time.Now()))
 }
 
 // contactsOf returns the iterator over the live contacts of the R-URI user.
@@ -136,10 +132,7 @@ func (s *Server) forkInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTrans
 	if !ok {
 		return
 	}
-	ring := g.Proxy.RingTimeout
-	if ring <= 0 {
-		ring = defaultRingTimeout
-	}
+	ring := ringTimeout(g)
 	cid, fromTag := v.R.CallID, sipmsg.Tag(req.From())
 	var targets []target.Target
 	up := fork.NewSIPUpstream(s.relay, req, tx, release, func(branch int, toTag string) {

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -60,17 +61,26 @@ func (s *Server) inDialog(g *graph.Graph, req *sip.Request, tx sip.ServerTransac
 	}
 	out := s.relay.SingleWith(req, tx, fwd, ringTimeout(g), inDialogTimeout(g),
 		forward.SingleOptions{Hidden: hidden, Rewrite: rewrite, OnTimeout: timedOut})
-	if req.Method == sip.BYE && (out.Final != nil || out.Err != nil) {
+	if req.Method == sip.BYE && (out.Err != nil || (out.Final != nil && byeEnds(out.Final.StatusCode))) {
 		s.endDialog(req)
 	}
 }
 
+// byeEnds reports whether a final answer to a BYE ends the dialog: a 2xx,
+// or a 481/408 that says the other party no longer has it (RFC 3261
+// §15.1.2, §12.2.1.2). A challenge (401/407) or any other refusal leaves
+// the dialog up: the sender resends the BYE with credentials, and that
+// BYE must still find it.
+func byeEnds(code int) bool {
+	return (code >= 200 && code < 300) || code == 481 || code == 408
+}
+
 // endsDialog wraps the rewrite of a BYE's responses so that the dialog
-// ends (end) before the final response goes upstream: once the sender
-// knows, the table agrees.
+// ends (end) before a final response that ends it (byeEnds) goes
+// upstream: once the sender knows, the table agrees.
 func endsDialog(rewrite func(*sip.Response) *sip.Response, end func()) func(*sip.Response) *sip.Response {
 	return func(res *sip.Response) *sip.Response {
-		if res.StatusCode >= 200 {
+		if byeEnds(res.StatusCode) {
 			end()
 		}
 		if rewrite != nil {
@@ -108,7 +118,7 @@ func (s *Server) matchDialog(g *graph.Graph, req *sip.Request) (match, int, stri
 	validate := g.Proxy.DialogValidation
 	if !validate && !g.Proxy.TopologyHiding && s.self.HiddenToken(&req.Recipient) == "" {
 		// A hidden dialog keeps its hiding after a reload turned it off.
-		return match{}, 0, ""
+		return s.unmatched(req, dialog.Unknown)
 	}
 	var cseq uint32
 	if c := req.CSeq(); c != nil {
@@ -120,8 +130,9 @@ func (s *Server) matchDialog(g *graph.Graph, req *sip.Request) (match, int, stri
 		return match{}, 481, "Call/Transaction Does Not Exist"
 	case v == dialog.Unknown, v == dialog.Sibling:
 		// A sibling dialog of a fork (its second 2xx) goes by its own
-		// route set: the caller is ending it.
-		return match{}, 0, ""
+		// route set: the caller is ending it. So does a request of a
+		// dialog the table does not track (a subscription).
+		return s.unmatched(req, v)
 	case v == dialog.OldCSeq && validate:
 		return match{}, 400, "CSeq Not Higher Than The Dialog's Last"
 	}
@@ -132,6 +143,42 @@ func (s *Server) matchDialog(g *graph.Graph, req *sip.Request) (match, int, stri
 		return match{}, 403, "Route Set Does Not Match The Dialog"
 	}
 	return match{d: d, side: side, found: true}, 0, ""
+}
+
+// unmatched decides on an in-dialog request that no tracked dialog vouches
+// for (verdict v: Unknown or Sibling), which would go by its own Route set
+// or Request-URI: it may, only when its first Route names this proxy (the
+// sender got it from our Record-Route: Kamailio's loose_route) or it comes
+// from a peer (a pool member, carrier or trusted group). Anything else is
+// someone asking the proxy to carry a request to a host of its choosing,
+// internal hosts included: refused with 481, or 403 for a fork's sibling
+// dialog (the Call-ID and tag exist, the route set is not ours).
+func (s *Server) unmatched(req *sip.Request, v dialog.Verdict) (match, int, string) {
+	if s.ownFirstRoute(req) || s.fromPeer(req) {
+		return match{}, 0, ""
+	}
+	if v == dialog.Sibling {
+		return match{}, 403, "Route Set Does Not Match The Dialog"
+	}
+	return match{}, 481, "Call/Transaction Does Not Exist"
+}
+
+// ownFirstRoute reports whether the first Route entry of req names this
+// proxy.
+func (s *Server) ownFirstRoute(req *sip.Request) bool {
+	for _, h := range req.Headers() {
+		if r, ok := h.(*sip.RouteHeader); ok {
+			return s.self.IsOwn(&r.Address)
+		}
+	}
+	return false
+}
+
+// fromPeer reports whether req comes from a pool member, a carrier or a
+// trusted group (edge.Guard.IsPeer).
+func (s *Server) fromPeer(req *sip.Request) bool {
+	src, err := netip.ParseAddrPort(req.Source())
+	return err == nil && s.edge.IsPeer(src.Addr())
 }
 
 // inviteDialogOnly reports whether a method is only sent inside an INVITE
@@ -181,12 +228,26 @@ func sameURI(a, b *sip.Uri) bool {
 }
 
 // inDialogCopy builds the copy of an in-dialog request and the rewrite of
+// its responses (inDialogRoute). When the graph authenticates anybody, the
+// copy leaves without digest credentials, as the initial request did: a
+// phone that answered a challenge on its INVITE often repeats its
+// Proxy-Authorization on the re-INVITE and BYE, and it must not reach a
+// PBX or carrier either.
+func (s *Server) inDialogCopy(g *graph.Graph, req *sip.Request, m match) (*sip.Request, func(*sip.Response) *sip.Response) {
+	fwd, rewrite := s.inDialogRoute(req, m)
+	if len(g.Auth) > 0 {
+		consumeCredentials(fwd)
+	}
+	return fwd, rewrite
+}
+
+// inDialogRoute builds the copy of an in-dialog request and the rewrite of
 // its responses. A matched dialog decides the next hop: the Route entries
 // after ours, else the stored route set toward the other party, else the
 // other party's stored address (the caller's source: NAT); under topology
 // hiding the Request-URI becomes the other party's real Contact and the
 // sender's Vias, Record-Route and Contact are hidden.
-func (s *Server) inDialogCopy(g *graph.Graph, req *sip.Request, m match) (*sip.Request, func(*sip.Response) *sip.Response) {
+func (s *Server) inDialogRoute(req *sip.Request, m match) (*sip.Request, func(*sip.Response) *sip.Response) {
 	loop := forward.LoopHash(req)
 	if !m.found || m.d.Legs == nil {
 		dest, transport := s.inDialogTarget(req)

@@ -165,10 +165,7 @@ func (s *Server) proxyInvite(g *graph.Graph, req *sip.Request, tx sip.ServerTran
 	// when nothing else went upstream within 200 ms (RFC 3261 §17.2.1,
 	// Timer_1xx), which is the case in which the caller needs it; a target
 	// that answers sooner costs no extra datagram.
-	ring := g.Proxy.RingTimeout
-	if ring <= 0 {
-		ring = defaultRingTimeout
-	}
+	ring := ringTimeout(g)
 	cid, fromTag := v.R.CallID, sipmsg.Tag(req.From())
 	t, ok := it.Next()
 	if !ok {

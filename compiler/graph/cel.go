@@ -2,12 +2,19 @@ package graph
 
 import (
 	"fmt"
+	"math/bits"
 	"reflect"
+	"regexp"
+	"regexp/syntax"
 	"strings"
 	"sync"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/decls"
+	"github.com/google/cel-go/common/overloads"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/common/types/traits"
@@ -91,16 +98,21 @@ func newEnv() (*cel.Env, error) {
 	opts = append(opts,
 		cel.Macros(cel.GlobalMacro("flooding", 0, contextMacro("flooding"))),
 		cel.Function("flooding", cel.MemberOverload(contextTypeName+"_flooding",
-			[]*cel.Type{contextType}, cel.BoolType, cel.UnaryBinding(flooding))))
+			[]*cel.Type{contextType}, cel.BoolType, cel.UnaryBinding(flooding)), noTypeGuards))
 	for _, fn := range contextFunctions {
 		opts = append(opts,
 			cel.Macros(cel.GlobalMacro(fn.name, 1, contextMacro(fn.name))),
 			cel.Function(fn.name, cel.MemberOverload(contextTypeName+"_"+fn.name,
 				[]*cel.Type{contextType, cel.StringType}, fn.result,
-				cel.BinaryBinding(fn.impl))))
+				cel.BinaryBinding(fn.impl)), noTypeGuards))
 	}
 	return base.Extend(opts...)
 }
+
+// noTypeGuards drops cel-go's check of the argument types on each call of
+// the context functions: the checker already typed them (the hidden
+// context, then a string), and the check was a tenth of a decision.
+var noTypeGuards = decls.DisableTypeGuards(true)
 
 // contextMacro rewrites name(x) into __ctx.name(x) so that the function can
 // reach the request and runtime state through the activation: cel-go binds
@@ -199,13 +211,13 @@ func (c *evalContext) ResolveName(name string) (any, bool) {
 	case "source":
 		return &r.Source, true
 	case "user_agent":
-		return types.String(r.UserAgent), true
+		return borrowString(&r.UserAgent), true
 	case "call_id":
-		return types.String(r.CallID), true
+		return borrowString(&r.CallID), true
 	case "in_dialog":
 		return types.Bool(r.InDialog), true
 	case "auth_user":
-		return types.String(r.AuthUser), true
+		return borrowString(&r.AuthUser), true
 	case contextVar:
 		return c, true
 	}
@@ -265,9 +277,9 @@ type requestTypes struct {
 
 var requestFields = map[string]map[string]*types.FieldType{
 	uriTypeName: {
-		"scheme": strField(func(u *URI) string { return u.Scheme }),
-		"user":   strField(func(u *URI) string { return u.User }),
-		"host":   strField(func(u *URI) string { return u.Host }),
+		"scheme": strField(func(u *URI) *string { return &u.Scheme }),
+		"user":   strField(func(u *URI) *string { return &u.User }),
+		"host":   strField(func(u *URI) *string { return &u.Host }),
 		"port": {Type: types.IntType, IsSet: always,
 			GetFrom: func(o any) (any, error) { return types.Int(o.(*URI).Port), nil }},
 		"params": {Type: paramsType, IsSet: always,
@@ -279,13 +291,13 @@ var requestFields = map[string]map[string]*types.FieldType{
 		"port": {Type: types.IntType, IsSet: always,
 			GetFrom: func(o any) (any, error) { return types.Int(o.(*Source).Port), nil }},
 		"transport": {Type: types.StringType, IsSet: always,
-			GetFrom: func(o any) (any, error) { return types.String(o.(*Source).Transport), nil }},
+			GetFrom: func(o any) (any, error) { return borrowString(&o.(*Source).Transport), nil }},
 	},
 }
 
-func strField(get func(*URI) string) *types.FieldType {
+func strField(get func(*URI) *string) *types.FieldType {
 	return &types.FieldType{Type: types.StringType, IsSet: always,
-		GetFrom: func(o any) (any, error) { return types.String(get(o.(*URI))), nil }}
+		GetFrom: func(o any) (any, error) { return borrowString(get(o.(*URI))), nil }}
 }
 
 func always(any) bool { return true }
@@ -393,7 +405,7 @@ func NewCondition(src string, checked *cel.Ast) (*Condition, error) {
 	if err != nil {
 		return nil, err
 	}
-	prg, err := env.Program(checked, cel.EvalOptions(cel.OptOptimize))
+	prg, err := env.Program(checked, cel.EvalOptions(cel.OptOptimize), cel.OptimizeRegex(matchesByOverload...))
 	if err != nil {
 		return nil, fmt.Errorf("condition %q: %w", src, err)
 	}
@@ -463,4 +475,236 @@ func offsetOf(src string, line, col int) int {
 		col--
 	}
 	return len(src)
+}
+
+// borrowString returns *p as a CEL string value without copying it to the
+// heap. Converting a types.String to an interface allocates a copy of the
+// string header (16 bytes) per variable read, which made up most of a
+// decision's allocations. The value instead points at the Request field:
+// it is valid while the Request is not modified, which holds for one
+// condition's evaluation (Decide rewrites RURI.User only between
+// conditions, and no CEL value outlives Program.Eval: results are bools and
+// errors are formatted when created). The Request is always on the heap
+// (Decide stores it in its own ctx, so escape analysis moves it there):
+// the value never points into a stack.
+func borrowString(p *string) any {
+	v := stringBox // the type word of an `any` holding a types.String
+	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] = unsafe.Pointer(p)
+	return v
+}
+
+// stringBox is an `any` of dynamic type types.String; borrowString copies
+// its type word.
+var stringBox any = types.String("")
+
+// matchesByOverload replaces cel-go's constant-regex optimisation of
+// matches(), which allocates an argument slice and boxes the input string
+// on each call, with matchCall. It is keyed by overload ID because cel-go
+// applies those before its own, function-keyed, optimisation.
+var matchesByOverload = []*interpreter.RegexOptimization{
+	{Function: overloads.Matches, OverloadID: overloads.Matches, RegexIndex: 1, Factory: newMatchCall},
+	{Function: overloads.Matches, OverloadID: overloads.MatchesString, RegexIndex: 1, Factory: newMatchCall},
+}
+
+func newMatchCall(call interpreter.InterpretableCall, pattern string) (interpreter.InterpretableCall, error) {
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, err
+	}
+	mc := &matchCall{InterpretableCall: call, in: call.Args()[0], re: re}
+	if sm := newSimpleMatcher(pattern); sm != nil {
+		mc.re = sm
+	}
+	return mc, nil
+}
+
+// stringMatcher is a compiled pattern: *regexp.Regexp or *simpleMatcher.
+type stringMatcher interface{ MatchString(string) bool }
+
+// matchCall is s.matches(constant pattern) with the pattern compiled once.
+type matchCall struct {
+	interpreter.InterpretableCall
+	in interpreter.InterpretableV2
+	re stringMatcher
+}
+
+// Exec evaluates the input and matches it, as cel-go's own optimisation
+// does, minus the allocations.
+func (m *matchCall) Exec(frame *interpreter.ExecutionFrame) ref.Val {
+	v := m.in.Exec(frame)
+	s, ok := v.(types.String)
+	if !ok {
+		if types.IsUnknownOrError(v) {
+			return v
+		}
+		return types.NoSuchOverloadErr()
+	}
+	return types.Bool(m.re.MatchString(string(s)))
+}
+
+// Eval implements interpreter.Interpretable.
+func (m *matchCall) Eval(act interpreter.Activation) ref.Val {
+	return m.Exec(interpreter.AsFrame(act))
+}
+
+// simpleMatcher matches the patterns policies write for numbers and
+// addresses ('^[+][0-9]+$', '^[0-9]{1,3}[.][0-9]{1,3}'): a sequence of
+// single-character items (a literal, a class, a dot, each possibly
+// repeated), optionally anchored at either end. It runs the pattern as a
+// set of positions in a uint64, one step per input rune, without the
+// regexp package's machine set-up, which dominated a decision's time.
+// newSimpleMatcher returns nil for any other pattern; regexp handles those.
+type simpleMatcher struct {
+	items    []matchItem
+	anchorLo bool // ^: the match starts at the beginning of the input
+	anchorHi bool // $: the match ends at the end of the input
+	// skip[i] is the set of positions reachable from position i by
+	// skipping optional items (i included).
+	skip []uint64
+}
+
+// matchItem is one character of the pattern: ranges are lo-hi pairs as in
+// regexp/syntax; opt items may be skipped, star items repeat.
+type matchItem struct {
+	ranges    []rune
+	opt, star bool
+}
+
+// maxMatchItems bounds the items so that positions fit in a uint64 (the
+// last position, all items consumed, is bit len(items)).
+const maxMatchItems = 63
+
+func newSimpleMatcher(pattern string) *simpleMatcher {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	subs := []*syntax.Regexp{re}
+	if re.Op == syntax.OpConcat {
+		subs = re.Sub
+	}
+	m := &simpleMatcher{}
+	if len(subs) > 0 && subs[0].Op == syntax.OpBeginText {
+		m.anchorLo, subs = true, subs[1:]
+	}
+	if len(subs) > 0 && subs[len(subs)-1].Op == syntax.OpEndText {
+		m.anchorHi, subs = true, subs[:len(subs)-1]
+	}
+	for _, s := range subs {
+		if !m.add(s) || len(m.items) > maxMatchItems {
+			return nil
+		}
+	}
+	m.skip = make([]uint64, len(m.items)+1)
+	for i := len(m.items); i >= 0; i-- {
+		m.skip[i] = 1 << i
+		if i < len(m.items) && (m.items[i].opt || m.items[i].star) {
+			m.skip[i] |= m.skip[i+1]
+		}
+	}
+	return m
+}
+
+// add appends the items of one element of the pattern; false when it is
+// not a single-character item.
+func (m *simpleMatcher) add(s *syntax.Regexp) bool {
+	switch s.Op {
+	case syntax.OpLiteral:
+		if s.Flags&syntax.FoldCase != 0 {
+			return false
+		}
+		for _, r := range s.Rune {
+			m.items = append(m.items, matchItem{ranges: []rune{r, r}})
+		}
+		return true
+	case syntax.OpQuest, syntax.OpStar, syntax.OpPlus:
+		r, ok := charRanges(s.Sub[0])
+		if !ok {
+			return false
+		}
+		if s.Op == syntax.OpPlus {
+			m.items = append(m.items, matchItem{ranges: r})
+		}
+		m.items = append(m.items, matchItem{ranges: r, opt: true, star: s.Op != syntax.OpQuest})
+		return true
+	case syntax.OpRepeat: // x{min,max}: min items, then max-min optional ones (a star when max is -1)
+		r, ok := charRanges(s.Sub[0])
+		if !ok || s.Min > maxMatchItems || s.Max > maxMatchItems {
+			return false
+		}
+		for range s.Min {
+			m.items = append(m.items, matchItem{ranges: r})
+		}
+		if s.Max < 0 {
+			m.items = append(m.items, matchItem{ranges: r, opt: true, star: true})
+		}
+		for range s.Max - s.Min {
+			m.items = append(m.items, matchItem{ranges: r, opt: true})
+		}
+		return true
+	case syntax.OpEmptyMatch:
+		return true
+	}
+	r, ok := charRanges(s)
+	if ok {
+		m.items = append(m.items, matchItem{ranges: r})
+	}
+	return ok
+}
+
+// charRanges returns the ranges of a single-character element.
+func charRanges(s *syntax.Regexp) ([]rune, bool) {
+	switch s.Op {
+	case syntax.OpCharClass:
+		return s.Rune, true
+	case syntax.OpLiteral:
+		if len(s.Rune) == 1 && s.Flags&syntax.FoldCase == 0 {
+			return []rune{s.Rune[0], s.Rune[0]}, true
+		}
+	case syntax.OpAnyCharNotNL:
+		return []rune{0, '\n' - 1, '\n' + 1, utf8.MaxRune}, true
+	case syntax.OpAnyChar:
+		return []rune{0, utf8.MaxRune}, true
+	}
+	return nil, false
+}
+
+func (it *matchItem) matches(r rune) bool {
+	for i := 0; i+1 < len(it.ranges); i += 2 {
+		if it.ranges[i] <= r && r <= it.ranges[i+1] {
+			return true
+		}
+	}
+	return false
+}
+
+// MatchString reports whether s contains a match (anywhere, unless
+// anchored), as regexp.MatchString does.
+func (m *simpleMatcher) MatchString(s string) bool {
+	final := uint64(1) << len(m.items)
+	cur := m.skip[0]
+	for _, r := range s {
+		if cur&final != 0 && !m.anchorHi {
+			return true
+		}
+		var next uint64
+		for set := cur &^ final; set != 0; set &= set - 1 {
+			i := bits.TrailingZeros64(set)
+			if it := &m.items[i]; it.matches(r) {
+				if it.star {
+					next |= m.skip[i]
+				} else {
+					next |= m.skip[i+1]
+				}
+			}
+		}
+		if !m.anchorLo {
+			next |= m.skip[0]
+		}
+		if next == 0 {
+			return false
+		}
+		cur = next
+	}
+	return cur&final != 0
 }

@@ -140,7 +140,9 @@ func (g *Graph) runAuth(ctx *evalContext, d *Decision, trace *Trace) bool {
 		for _, t := range a.Trust {
 			if t.Contains(ctx.req.Source.IP) {
 				d.AuthTrusted = t
-				trace.note(a.ID, "source %s is in %s: no challenge", ctx.req.Source.IP, t.ID)
+				if trace != nil { // boxing the arguments would allocate even for a nil trace
+					trace.note(a.ID, "source %s is in %s: no challenge", ctx.req.Source.IP, t.ID)
+				}
 				return false
 			}
 		}
@@ -157,7 +159,9 @@ func authOutcome(a *Auth, v AuthVerdict, d *Decision, req *Request, trace *Trace
 	switch v.Outcome {
 	case AuthOK:
 		d.AuthUser, req.AuthUser = v.User, v.User
-		trace.note(a.ID, "authenticated as %q", v.User)
+		if trace != nil {
+			trace.note(a.ID, "authenticated as %q", v.User)
+		}
 		return false
 	case AuthForbidden:
 		d.Action, d.Status, d.Reason = ActionReply, 403, "Forbidden"
@@ -195,10 +199,14 @@ func (g *Graph) runAliases(ctx *evalContext, d *Decision, trace *Trace) {
 		if to, found := a.Entries[ctx.req.RURI.User]; found {
 			d.Alias, d.AliasFrom = a, ctx.req.RURI.User
 			ctx.req.RURI.User = to
-			trace.note(a.ID, "R-URI user %s -> %s", d.AliasFrom, to)
+			if trace != nil {
+				trace.note(a.ID, "R-URI user %s -> %s", d.AliasFrom, to)
+			}
 			return
 		}
-		trace.note(a.ID, "no entry for %q", ctx.req.RURI.User)
+		if trace != nil {
+			trace.note(a.ID, "no entry for %q", ctx.req.RURI.User)
+		}
 	}
 }
 
@@ -229,13 +237,15 @@ func (g *Graph) target(ctx *evalContext, r *Route, d *Decision, trace *Trace) {
 		if r.Select != nil {
 			if name, prefix, ok := r.Select.Lookup(req.RURI.User); ok {
 				d.Owner, d.OwnerPrefix = r.Pool.Member(name), prefix
-				trace.note(r.Select.ID, "prefix %s owned by %s", prefix, name)
+				if trace != nil {
+					trace.note(r.Select.ID, "prefix %s owned by %s", prefix, name)
+				}
 			}
 		}
 		if d.Owner != nil && st.MemberAvailable(d.Owner) {
 			d.Member = d.Owner
 		} else {
-			if d.Owner != nil {
+			if d.Owner != nil && trace != nil {
 				trace.note(d.Owner.ID, "owner unavailable: balancing by %s", r.Pool.Balance)
 			}
 			d.Member = st.Pick(r.Pool, req, nil)
@@ -260,7 +270,9 @@ func (c *Condition) evalOrTrue(ctx *evalContext) (bool, error) {
 }
 
 // Trace records the steps of a decision for explain. A nil *Trace records
-// nothing and costs nothing.
+// nothing; callers on the decision path check for nil before a note with
+// arguments, because boxing them into ...any allocates even when note
+// returns at once.
 type Trace struct {
 	Steps []Step
 }

@@ -3,6 +3,8 @@ package auth
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 
@@ -85,4 +87,68 @@ func BenchmarkCacheHit(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkFullTables measures adding a new key to a full credentials
+// cache and a full throttle table (every key a stranger's: the flood that
+// fills them), against updating a key already there (the baseline), in
+// the same run. Adding must cost about what updating costs: no scan of a
+// shard under its lock.
+func BenchmarkFullTables(b *testing.B) {
+	const capacity, filled = 1 << 15, 1<<15 + 1<<12 // 1,024 keys a shard
+	now := time.Now()
+	live := cacheEntry{found: true, expires: now.Add(time.Hour).UnixNano()}
+	fill := func(c *cache) {
+		for i := 0; i < filled; i++ {
+			c.put(userDomain{"u" + strconv.Itoa(i), realm}, live, now.UnixNano())
+		}
+	}
+	strangers := make([]userDomain, 1<<16)
+	for i := range strangers {
+		strangers[i] = userDomain{"s" + strconv.Itoa(i), realm}
+	}
+	b.Run("cache-baseline-update", func(b *testing.B) {
+		c := newCache(capacity)
+		fill(c)
+		b.ResetTimer()
+		k := userDomain{"u" + strconv.Itoa(filled-1), realm}
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			c.put(k, live, now.UnixNano())
+		}
+	})
+	b.Run("cache-new-key-full", func(b *testing.B) {
+		c := newCache(capacity)
+		fill(c)
+		b.ResetTimer()
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			c.put(strangers[i%len(strangers)], live, now.UnixNano())
+		}
+	})
+	set := ThrottleSettings{MaxFailures: 5, Window: time.Minute, Block: time.Hour}
+	addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}) }
+	fillThrottle := func() *Throttle {
+		th := NewThrottle(set, capacity)
+		for i := 0; i < filled; i++ {
+			th.Fail(addr(i), "", now)
+		}
+		return th
+	}
+	b.Run("throttle-baseline-update", func(b *testing.B) {
+		th := fillThrottle()
+		b.ResetTimer()
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			th.Fail(addr(filled-1), "", now)
+		}
+	})
+	b.Run("throttle-new-key-full", func(b *testing.B) {
+		th := fillThrottle()
+		b.ResetTimer()
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			th.Fail(netip.AddrFrom4([4]byte{172, byte(i >> 16), byte(i >> 8), byte(i)}), "", now)
+		}
+	})
 }

@@ -268,7 +268,8 @@ func (s *Service) Authenticate(a *graph.Auth, req *graph.Request) graph.AuthVerd
 		// Credentials for another realm (an upstream's): not ours to judge.
 		return s.challenge("no credentials for this realm")
 	case !ok:
-		return s.fail(a, th, src, "", now, FailMalformed)
+		// No nonce to prove the sender's address: not counted.
+		return s.fail(a, th, src, "", now, FailMalformed, false)
 	}
 	return s.verify(a, th, req, &ans, now)
 }
@@ -276,42 +277,51 @@ func (s *Service) Authenticate(a *graph.Auth, req *graph.Request) graph.AuthVerd
 // blockedReason is the verdict's reason per blocked kind, built once.
 var blockedReason = map[string]string{"source": "source blocked", "user": "user blocked"}
 
-// verify checks a parsed answer. Every failure of the answer itself (user,
-// password, nonce) does the same work, a lookup and one response hash, and
-// gets the same challenge: no early return that a stopwatch could see.
+// verify checks a parsed answer. The nonce is checked first: it is bound to
+// the source address, so only a nonce that verifies proves that the sender
+// received our challenge there. Only such an answer counts against the
+// source and the user when it fails (a spoofed datagram cannot block
+// anyone) and only such an answer costs a credential lookup (a forged one
+// cannot fill the cache or load the database). Every failure of the answer
+// itself (user, password, nonce) then does one response hash and gets the
+// same challenge: an unknown user costs what a wrong password costs.
 func (s *Service) verify(a *graph.Auth, th *Throttle, req *graph.Request, ans *Answer, now time.Time) graph.AuthVerdict {
 	src := req.Source.IP
+	key, issued, nst := s.nonces.Check(ans.Nonce, a.Realm, src, now, a.NonceTTL)
+	counts := nst == nonceOK
 	alg, algOK := parseAlgorithm(ans.Algorithm)
 	nc, ncOK := parseNC(ans.NC)
 	if !algOK || !ncOK || ans.QOP != "auth" || ans.CNonce == "" || !offers(a, alg) {
-		return s.fail(a, th, src, ans.Username, now, FailMalformed)
+		return s.fail(a, th, src, ans.Username, now, FailMalformed, counts)
 	}
 	if !uriMatches(ans.URI, req.RURI) {
-		return s.fail(a, th, src, ans.Username, now, FailURI)
+		return s.fail(a, th, src, ans.Username, now, FailURI, counts)
 	}
-	key, issued, nst := s.nonces.Check(ans.Nonce, a.Realm, src, now, a.NonceTTL)
-	cred, found, err := s.lookup(a, ans.Username)
-	if err != nil {
-		s.Counters.Unavailable.Add(1)
-		return graph.AuthVerdict{Outcome: graph.AuthUnavailable, Reason: "credential store unavailable", RetryAfter: retryAfter}
-	}
-	if !found {
-		cred = s.dummy
+	cred, found := s.dummy, false
+	if nst != nonceBad {
+		c, ok, err := s.lookup(a, ans.Username)
+		if err != nil {
+			s.Counters.Unavailable.Add(1)
+			return graph.AuthVerdict{Outcome: graph.AuthUnavailable, Reason: "credential store unavailable", RetryAfter: retryAfter}
+		}
+		if ok {
+			cred, found = c, true
+		}
 	}
 	match := responseMatches(alg, cred.ha1(alg), req.Method, ans)
 	switch {
-	case !match && !found:
-		return s.fail(a, th, src, ans.Username, now, FailUnknownUser)
-	case !match:
-		return s.fail(a, th, src, ans.Username, now, FailWrongPassword)
 	case nst == nonceBad:
-		return s.fail(a, th, src, ans.Username, now, FailBadNonce)
+		return s.fail(a, th, src, ans.Username, now, FailBadNonce, false)
+	case !match && !found:
+		return s.fail(a, th, src, ans.Username, now, FailUnknownUser, counts)
+	case !match:
+		return s.fail(a, th, src, ans.Username, now, FailWrongPassword, counts)
 	case nst == nonceStale:
 		return s.stale()
 	}
 	switch s.replay.Use(key, issued, nc, now, a.NonceTTL) {
 	case replayRepeated:
-		return s.fail(a, th, src, ans.Username, now, FailReplay)
+		return s.fail(a, th, src, ans.Username, now, FailReplay, counts)
 	case replayUntracked:
 		return s.stale()
 	}
@@ -364,12 +374,13 @@ func (s *Service) stale() graph.AuthVerdict {
 	return graph.AuthVerdict{Outcome: graph.AuthStale, Reason: "nonce expired"}
 }
 
-// fail counts a failed answer against its source and user and challenges
-// again; the reason stays in logs and metrics. A block that this failure
-// starts is logged once.
-func (s *Service) fail(a *graph.Auth, th *Throttle, src netip.Addr, user string, now time.Time, r FailReason) graph.AuthVerdict {
+// fail challenges a failed answer again and, when counts (its nonce
+// verified: the sender is at src), counts it against its source and user;
+// the reason stays in logs and metrics. A block that this failure starts
+// is logged once.
+func (s *Service) fail(a *graph.Auth, th *Throttle, src netip.Addr, user string, now time.Time, r FailReason, counts bool) graph.AuthVerdict {
 	s.Counters.failures[r].Add(1)
-	if th != nil {
+	if th != nil && counts {
 		srcBlocked, userBlocked := th.Fail(src, user, now)
 		set := th.Settings()
 		if srcBlocked {

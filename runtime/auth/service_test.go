@@ -1,12 +1,15 @@
 package auth
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -398,5 +401,120 @@ func TestReloadKeepsState(t *testing.T) {
 	}
 	if err := s.Reload(&graph.Graph{}); err != nil || s.Throttle(a.ID) != nil {
 		t.Fatalf("a graph without the stage keeps its table: %v", err)
+	}
+}
+
+// TestOnlyProvenFailuresCount: a failed answer counts against its source
+// and user only when its nonce verified, which proves that the sender
+// received our challenge at that address. Spoofed datagrams in the name of
+// a victim (forged nonces, a nonce issued to another address, malformed
+// answers, an unparsable header) never block the victim's address or user;
+// the same failures with a verified nonce do.
+func TestOnlyProvenFailuresCount(t *testing.T) {
+	s, a, c := newTestService(t)
+	th := s.Throttle(a.ID)
+	elsewhere := netip.MustParseAddr("198.51.100.7")
+	foreign := nonceOf(t, s, a, elsewhere) // the attacker's own nonce
+	forged := strings.Repeat("ab", nonceHex/2)
+	wrong := client{user: "alice", password: "guess", alg: MD5}
+	spoofed := []string{
+		wrong.answer(forged, "INVITE", "sip:100@example.com"),
+		wrong.answer(foreign, "INVITE", "sip:100@example.com"),
+		wrong.answer("zz", "INVITE", "sip:100@example.com"),
+		wrong.answer(forged, "INVITE", "sip:999@example.com"),                                                 // wrong uri
+		strings.Replace(wrong.answer(forged, "INVITE", "sip:100@example.com"), "qop=auth", "qop=auth-int", 1), // malformed
+		`Digest username=`, // unparsable
+	}
+	for i := 0; i < 3*a.MaxFailures; i++ {
+		for _, h := range spoofed {
+			if v := s.Authenticate(a, request("INVITE", "100", "alice", h, phone)); v.Outcome != graph.AuthChallenge {
+				t.Fatalf("spoofed answer %q: %+v", h, v)
+			}
+		}
+	}
+	if n := th.Len(); n != 0 {
+		t.Fatalf("spoofed answers were counted: %+v", th.List(c.now()))
+	}
+	alice := client{user: "alice", password: "secret", alg: MD5}
+	if v := s.Authenticate(a, request("INVITE", "100", "alice", alice.answer(nonceOf(t, s, a, phone), "INVITE", "sip:100@example.com"), phone)); v.Outcome != graph.AuthOK {
+		t.Fatalf("the victim after the spoofed flood: %+v", v)
+	}
+	// With a verified nonce, a wrong uri or a malformed answer counts.
+	for i := 1; i <= a.MaxFailures; i++ {
+		n := nonceOf(t, s, a, phone)
+		h := wrong.answer(n, "INVITE", "sip:999@example.com")
+		if i%2 == 0 {
+			h = strings.Replace(wrong.answer(n, "INVITE", "sip:100@example.com"), "qop=auth", "qop=auth-int", 1)
+		}
+		s.Authenticate(a, request("INVITE", "100", "alice", h, phone))
+	}
+	if _, blocked := th.Blocked(phone, "", c.now()); !blocked {
+		t.Fatalf("%d proven failures did not block: %+v", a.MaxFailures, th.List(c.now()))
+	}
+}
+
+// countingStore is a Store that counts its lookups.
+type countingStore struct {
+	Store
+	n atomic.Int64
+}
+
+func (c *countingStore) Lookup(ctx context.Context, user, domain string) (Credential, bool, error) {
+	c.n.Add(1)
+	return c.Store.Lookup(ctx, user, domain)
+}
+
+// TestBadNonceCostsNoLookup: an answer whose nonce does not verify is
+// checked against the dummy HA1 without asking the store (random users
+// with garbage nonces cost no query and evict nobody from the cache); a
+// verified nonce, fresh or stale, costs one lookup.
+func TestBadNonceCostsNoLookup(t *testing.T) {
+	s, a, c := newTestService(t)
+	cs := &countingStore{Store: (*s.stores.Load())[a.Credentials.ID]}
+	s.stores.Store(&map[graph.ID]Store{a.Credentials.ID: cs})
+	alice := client{user: "alice", password: "secret", alg: MD5}
+	forged := strings.Repeat("ab", nonceHex/2)
+	for i, h := range []string{
+		alice.answer(forged, "INVITE", "sip:100@example.com"),
+		alice.answer(nonceOf(t, s, a, netip.MustParseAddr("198.51.100.7")), "INVITE", "sip:100@example.com"),
+		(&client{user: "random1234", password: "x", alg: MD5}).answer(forged, "INVITE", "sip:100@example.com"),
+	} {
+		if v := s.Authenticate(a, request("INVITE", "100", "alice", h, phone)); v.Outcome != graph.AuthChallenge || v.Reason != "bad_nonce" {
+			t.Fatalf("answer %d: %+v", i, v)
+		}
+	}
+	if n := cs.n.Load(); n != 0 {
+		t.Fatalf("bad nonces cost %d lookups", n)
+	}
+	if v := s.Authenticate(a, request("INVITE", "100", "alice", alice.answer(nonceOf(t, s, a, phone), "INVITE", "sip:100@example.com"), phone)); v.Outcome != graph.AuthOK {
+		t.Fatalf("right answer: %+v", v)
+	}
+	stale := nonceOf(t, s, a, phone)
+	c.add(a.NonceTTL + time.Second)
+	if v := s.Authenticate(a, request("INVITE", "100", "alice", alice.answer(stale, "INVITE", "sip:100@example.com"), phone)); v.Outcome != graph.AuthStale {
+		t.Fatalf("stale nonce: %+v", v)
+	}
+	if n := cs.n.Load(); n != 2 {
+		t.Errorf("verified nonces cost %d lookups, want 2", n)
+	}
+}
+
+// TestCacheBounded: a flood of new users keeps the credentials cache
+// within its capacity and drops expired and unknown users before live
+// known ones.
+func TestCacheBounded(t *testing.T) {
+	const capacity = cacheShards * 16
+	c := newCache(capacity)
+	now := time.Now().UnixNano()
+	known := userDomain{"alice", realm}
+	c.put(known, cacheEntry{found: true, expires: now + int64(time.Hour)}, now)
+	for i := 0; i < 100*capacity; i++ {
+		c.put(userDomain{"stranger" + strconv.Itoa(i), realm}, cacheEntry{expires: now + int64(time.Minute)}, now)
+	}
+	if n := c.len(); n > capacity {
+		t.Errorf("cache holds %d entries, capacity %d", n, capacity)
+	}
+	if e, ok := c.get(known); !ok || !e.found {
+		t.Error("a flood of unknown users evicted a known one")
 	}
 }

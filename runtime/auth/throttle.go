@@ -20,8 +20,9 @@ type ThrottleSettings struct {
 // Throttle counts failed answers per source address and per user in a
 // sliding window and blocks those that fail too often. Memory is bounded:
 // each table keeps at most a fixed number of keys and evicts, when full,
-// the ones whose window and block are over, then the least recently failed
-// unblocked one. Blocks end by themselves.
+// one key of a small random sample for each new one, preferring keys whose
+// window and block are over, then unblocked ones (makeRoom). Blocks end by
+// themselves.
 type Throttle struct {
 	settings atomic.Pointer[ThrottleSettings]
 	sources  limiter[netip.Addr]
@@ -183,30 +184,41 @@ func (l *limiter[K]) fail(k K, now time.Time, set *ThrottleSettings) bool {
 	return false
 }
 
-// makeRoom keeps a shard within its share of the capacity: it drops keys
-// whose window and block are over, then the least recently failed key
-// that is not blocked (or, when every key is blocked, the oldest block).
+// makeRoom keeps a shard within its share of the capacity: it drops one
+// key for the new one, chosen among evictSample that map iteration yields
+// from its random start (O(1) under the shard's lock, whatever its size):
+// a key whose window and block are over at once, else the least recently
+// failed unblocked key of the sample, else its oldest block.
 func (l *limiter[K]) makeRoom(s *limiterShard[K], now int64, set *ThrottleSettings) {
-	if len(s.m) < l.per {
-		return
-	}
-	for k, f := range s.m {
-		if f.blockedUntil <= now && now-f.last > int64(set.Window) {
-			delete(s.m, k)
-		}
-	}
 	for len(s.m) >= l.per {
 		var victim K
-		var found, victimBlocked bool
-		var oldest int64
+		var worst *failures
+		n := 0
 		for k, f := range s.m {
-			blocked := f.blockedUntil > now
-			if !found || (victimBlocked && !blocked) || (blocked == victimBlocked && f.last < oldest) {
-				victim, oldest, victimBlocked, found = k, f.last, blocked, true
+			if worst == nil || f.evictsBefore(worst, now) {
+				victim, worst = k, f
+			}
+			if n++; n == evictSample || worst.over(now, set) {
+				break
 			}
 		}
 		delete(s.m, victim)
 	}
+}
+
+// over reports whether f's window and block are both over: it holds
+// nothing that counts.
+func (f *failures) over(now int64, set *ThrottleSettings) bool {
+	return f.blockedUntil <= now && now-f.last > int64(set.Window)
+}
+
+// evictsBefore reports whether f should be dropped before g: unblocked
+// keys before blocked ones, then the least recently failed.
+func (f *failures) evictsBefore(g *failures, now int64) bool {
+	if fb, gb := f.blockedUntil > now, g.blockedUntil > now; fb != gb {
+		return gb
+	}
+	return f.last < g.last
 }
 
 func (l *limiter[K]) list(kind string, now time.Time, set *ThrottleSettings, str func(K) string) []Entry {

@@ -115,7 +115,7 @@ func TestTableExpireAccounts(t *testing.T) {
 }
 
 // TestMatch: requests are found in either direction, early dialogs accept
-// any To tag from the caller, and CSeq must increase per direction (not
+// any To tag from the caller and any From tag from the callee's side, and CSeq must increase per direction (not
 // for ACK).
 func TestMatch(t *testing.T) {
 	tab := New(nil)
@@ -131,6 +131,10 @@ func TestMatch(t *testing.T) {
 		establishWith string // To tag of a 2xx before this step
 	}{
 		{"PRACK while early, any To tag", "caller-tag", "early-tag", 2, sip.PRACK, Caller, Known, ""},
+		{"callee UPDATE while early", "early-tag", "caller-tag", 5, sip.UPDATE, Callee, Known, ""},
+		{"another early callee, lower CSeq", "early-tag-2", "caller-tag", 1, sip.INFO, Callee, Known, ""},
+		{"early callee BYE", "early-tag", "caller-tag", 6, sip.BYE, Callee, Known, ""},
+		{"unknown Call-ID while early", "early-tag", "caller-tag-x", 7, sip.BYE, 0, Unknown, ""},
 		{"unknown tags", "x", "y", 9, sip.BYE, 0, Unknown, ""},
 		{"other To tag once established", "caller-tag", "early-tag", 3, sip.BYE, Caller, Sibling, "callee-tag"},
 		{"caller INFO", "caller-tag", "callee-tag", 3, sip.INFO, Caller, Known, ""},

@@ -144,7 +144,9 @@ const (
 
 // Match finds the dialog of an in-dialog request by Call-ID and tags, in
 // either direction, and says which party sent it. While the dialog is
-// early (no 2xx yet), any To tag from the caller matches (PRACK, UPDATE).
+// early (no 2xx yet), any To tag from the caller matches (PRACK, UPDATE),
+// and so does any From tag from the callee's side (its To tag is the
+// caller's: UPDATE, INFO, BYE from a callee that sent a 1xx).
 // For methods other than ACK and CANCEL the CSeq must be higher than the
 // sender's last one; it is then recorded.
 func (t *Table) Match(callID, fromTag, toTag string, cseq uint32, method sip.RequestMethod) (Dialog, Side, Verdict) {
@@ -161,7 +163,15 @@ func (t *Table) Match(callID, fromTag, toTag string, cseq uint32, method sip.Req
 		if e = sh.find(callID, toTag); e == nil {
 			return Dialog{}, 0, Unknown
 		}
-		if e.d.ToTag != fromTag {
+		switch {
+		case !e.d.Established:
+			// An early dialog (no 2xx yet, no To tag stored): the request
+			// comes from a callee that sent a 1xx with its tag (UPDATE,
+			// INFO, BYE before the answer). A fork may have several
+			// callees, each with its own CSeq space, and which one wins
+			// is not known yet: their CSeqs are not checked.
+			return e.d, side, Known
+		case e.d.ToTag != fromTag:
 			// A callee of the fork whose 2xx was not the one tracked.
 			return Dialog{}, Callee, Sibling
 		}

@@ -33,16 +33,24 @@ type Relay struct {
 
 // Reply answers req on its server transaction and reports the final code.
 func (r *Relay) Reply(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
-	res := intake.NewResponse(req, code, reason)
+	r.Respond(tx, req, intake.NewResponse(req, code, reason))
+}
+
+// Respond sends res, an answer the proxy built itself for req (a challenge,
+// a 503 with Retry-After, a registrar's answer), on req's server
+// transaction with the configured Server header, and reports the final
+// code. Every answer of the proxy's own goes through here, so that none
+// skips the Server header.
+func (r *Relay) Respond(tx sip.ServerTransaction, req *sip.Request, res *sip.Response) {
 	if h := r.banner.Load(); h != nil {
 		res.AppendHeader(*h)
 	}
 	if err := tx.Respond(res); err != nil {
-		r.Log.Debug("reply failed", "code", code, "call_id", sipmsg.CallID(req), "error", err)
+		r.Log.Debug("reply failed", "code", res.StatusCode, "call_id", sipmsg.CallID(req), "error", err)
 		return
 	}
-	if code >= 200 {
-		r.final(code)
+	if res.StatusCode >= 200 {
+		r.final(res.StatusCode)
 	}
 }
 

@@ -192,8 +192,16 @@ func hiddenCalls(t *testing.T, caller, box *rawUA, proxy, user string) {
 }
 
 // checkHidden fails when the caller saw the box's address (127.0.0.2) or
-// the box saw the caller's, outside message bodies.
+// the box saw the caller's, outside message bodies, or the caller saw
+// fewer than the two calls of hiddenCalls make.
 func checkHidden(t *testing.T, caller, box *rawUA) {
+	t.Helper()
+	checkHiddenFrom(t, caller, box, 10)
+}
+
+// checkHiddenFrom is checkHidden after at least least messages to the
+// caller.
+func checkHiddenFrom(t *testing.T, caller, box *rawUA, least int) {
 	t.Helper()
 	check := func(who string, msgs [][]byte, secret string) {
 		for _, m := range msgs {
@@ -205,7 +213,7 @@ func checkHidden(t *testing.T, caller, box *rawUA) {
 	}
 	check("the caller", caller.received(), "127.0.0.2")
 	check("the box", box.received(), caller.addr)
-	if n := len(caller.received()); n < 10 {
+	if n := len(caller.received()); n < least {
 		t.Errorf("the caller received only %d messages", n)
 	}
 }
@@ -221,4 +229,68 @@ func reinvite(t *testing.T, d *rawDialog, peer *rawUA) {
 	}
 	d.ua.send(t, d.proxy, d.request("ACK", nil, nil))
 	peer.request(t, sip.ACK, 10*time.Second)
+}
+
+// TestDialogChallengedBye: a box that challenges the caller's BYE (401)
+// leaves the dialog up, so the BYE resent with credentials reaches the
+// box instead of getting 481 from the proxy; its 200 ends the dialog.
+func TestDialogChallengedBye(t *testing.T) {
+	caller, box, proxy := startDialogProxy(t, "127.0.0.1", "")
+	cd, _ := rawCall(t, caller, box, proxy, "bob")
+	if got := transact(t, cd, sip.BYE, box, 401); got != 401 {
+		t.Fatalf("challenged BYE: %d, want 401", got)
+	}
+	if got := transact(t, cd, sip.BYE, box, 200); got != 200 {
+		t.Fatalf("BYE resent after the challenge: %d, want 200", got)
+	}
+	if got := transact(t, cd, sip.BYE, nil, 0); got != 481 {
+		t.Errorf("BYE after the dialog ended: %d, want 481", got)
+	}
+}
+
+// TestTopologyHidingEarlyUpdate: under topology hiding, a box that sent a
+// 180 with its tag sends an UPDATE in the early dialog to the proxy's
+// hidden Contact; the proxy finds the dialog from the callee's side and
+// relays it to the caller (not back to itself: 482), and the call goes on.
+func TestTopologyHidingEarlyUpdate(t *testing.T) {
+	caller, box, proxy := startDialogProxy(t, "127.0.0.2", `  topology_hiding = true`)
+	cd, bd := rawCallEarly(t, caller, box, proxy, "bob", func(bd *rawDialog) {
+		if got := transact(t, bd, sip.UPDATE, caller, 200); got != 200 {
+			t.Fatalf("early UPDATE from the box: %d, want 200", got)
+		}
+	})
+	reinvite(t, bd, caller)
+	if got := transact(t, cd, sip.BYE, box, 200); got != 200 {
+		t.Fatalf("BYE: %d, want 200", got)
+	}
+	checkHiddenFrom(t, caller, box, 5) // 180, UPDATE, 200, re-INVITE, ACK, 200 BYE
+}
+
+// TestDialogNoOpenRelay: an in-dialog request of no dialog the proxy
+// knows, from a source that is not a peer, is never carried to the host
+// its Route or Request-URI names (here the pool member's own address, an
+// "internal" host): 481, and the member sees nothing.
+func TestDialogNoOpenRelay(t *testing.T) {
+	caller, box, proxy := startDialogProxy(t, "127.0.0.2", "")
+	for _, routes := range [][]string{{"<sip:" + box.addr + ";lr>"}, {}} {
+		stranger := &rawDialog{ua: caller, callID: randTag() + "@nowhere", local: "<sip:eve@outside.example>",
+			remote: "<sip:bob@sipfront.test>", localTag: randTag(), remoteTag: randTag(),
+			target: "sip:bob@" + box.addr, routes: routes, cseq: 7, proxy: proxy}
+		for _, m := range []sip.RequestMethod{sip.NOTIFY, sip.MESSAGE, "FOO"} {
+			if got := transact(t, stranger, m, nil, 0); got != 481 {
+				t.Errorf("%s with Route %v from a stranger: %d, want 481", m, routes, got)
+			}
+		}
+	}
+	// The member saw none of them: the first request it gets is the call.
+	cd, _ := rawCall(t, caller, box, proxy, "bob")
+	if got := transact(t, cd, sip.BYE, box, 200); got != 200 {
+		t.Fatalf("BYE: %d, want 200", got)
+	}
+	for _, m := range box.received() {
+		if line, _, _ := bytes.Cut(m, []byte("\r\n")); bytes.HasPrefix(line, []byte("NOTIFY")) ||
+			bytes.HasPrefix(line, []byte("MESSAGE")) || bytes.HasPrefix(line, []byte("FOO")) {
+			t.Errorf("the member received %q", line)
+		}
+	}
 }

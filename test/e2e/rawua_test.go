@@ -209,6 +209,13 @@ func randTag() string { return fmt.Sprintf("%x", rand.Uint64()) }
 // 180 and 200 from the box, ACK. It returns both parties' dialogs.
 func rawCall(t *testing.T, caller, box *rawUA, proxy, user string) (*rawDialog, *rawDialog) {
 	t.Helper()
+	return rawCallEarly(t, caller, box, proxy, user, nil)
+}
+
+// rawCallEarly is rawCall that runs early, when not nil, with the box's
+// early dialog between its 180 and its 200.
+func rawCallEarly(t *testing.T, caller, box *rawUA, proxy, user string, early func(bd *rawDialog)) (*rawDialog, *rawDialog) {
+	t.Helper()
 	cid, ftag := randTag()+"@caller.example", randTag()
 	from, to := "<sip:alice@outside.example>", "<sip:"+user+"@sipfront.test>"
 	body := sdp("192.0.2.10")
@@ -230,6 +237,14 @@ func rawCall(t *testing.T, caller, box *rawUA, proxy, user string) (*rawDialog, 
 	btag := randTag()
 	contact := "<sip:box@" + box.addr + ">"
 	box.respond(t, in, 180, btag, contact, nil)
+	bd := &rawDialog{ua: box, callID: cid, local: to, remote: from, localTag: btag, remoteTag: ftag, proxy: proxy}
+	bd.target = in.Contact().Address.String()
+	for _, h := range in.GetHeaders("Record-Route") {
+		bd.routes = append(bd.routes, h.Value())
+	}
+	if early != nil {
+		early(bd)
+	}
 	box.respond(t, in, 200, btag, contact, sdp(strings.Split(box.addr, ":")[0]))
 	ok := caller.final(t, sip.INVITE, 10*time.Second)
 	if ok.StatusCode != 200 {
@@ -241,11 +256,6 @@ func rawCall(t *testing.T, caller, box *rawUA, proxy, user string) (*rawDialog, 
 	rr := ok.GetHeaders("Record-Route")
 	for i := len(rr) - 1; i >= 0; i-- {
 		cd.routes = append(cd.routes, rr[i].Value())
-	}
-	bd := &rawDialog{ua: box, callID: cid, local: to, remote: from, localTag: btag, remoteTag: ftag, proxy: proxy}
-	bd.target = in.Contact().Address.String()
-	for _, h := range in.GetHeaders("Record-Route") {
-		bd.routes = append(bd.routes, h.Value())
 	}
 	caller.send(t, proxy, cd.request("ACK", nil, nil))
 	box.request(t, sip.ACK, 10*time.Second)
