@@ -217,16 +217,20 @@ func TestCarrierChallengeNotRelayed(t *testing.T) {
 	}
 }
 
-// placeCall calls through the proxy on port, expects a 2xx, ACKs and hangs
-// up.
-func placeCall(t *testing.T, c *caller, port int) {
+// placeCall calls through the proxy on port over transport, expects a 2xx
+// from gateway gw, ACKs and hangs up once gw has the ACK (the proxy
+// handles each message on a goroutine of its own: a BYE right behind the
+// ACK could end the dialog before the ACK is relayed).
+func placeCall(t *testing.T, c *caller, port int, transport string, gw *gateway) *sipgo.DialogClientSession {
 	t.Helper()
-	sess := answeredCall(t, c, port, "udp")
+	sess := answeredCall(t, c, port, transport)
+	eventually(t, "the carrier's ACK", func() bool { return gw.count(sip.ACK) > 0 })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := sess.Bye(ctx); err != nil {
 		t.Fatalf("bye: %v", err)
 	}
+	return sess
 }
 
 // answeredCall calls through the proxy on port over transport, expects a
@@ -278,7 +282,7 @@ func TestCarrierInDialogFromExit(t *testing.T) {
 	gw := startGateway(t, func(*sip.Request) int { return 200 })
 	port, exitPort := freePort(t), freePort(t)
 	startLCR(t, port, exitPort, carrierOf(gw, "acme", 1, nil))
-	placeCall(t, startCaller(t), port)
+	placeCall(t, startCaller(t), port, "udp", gw)
 	checkLeg(t, gw, "127.0.0.2:"+strconv.Itoa(exitPort))
 }
 
@@ -302,7 +306,7 @@ func TestCarrierShiftAfterFailover(t *testing.T) {
 	good := startGateway(t, func(*sip.Request) int { return 200 })
 	port, exitPort := freePort(t), freePort(t)
 	startLCR(t, port, exitPort, carrierOf(strict, "strict", 1, auth), carrierOf(good, "good", 2, auth))
-	placeCall(t, startCaller(t), port)
+	placeCall(t, startCaller(t), port, "udp", good)
 	if n := strict.count(sip.INVITE); n != 2 {
 		t.Errorf("the first carrier got %d INVITEs, want 2 (challenged, then authorized)", n)
 	}
@@ -348,14 +352,9 @@ func TestCarrierDoubleRecordRoute(t *testing.T) {
 	port, exitPort := freePort(t), freePort(t)
 	startLCR(t, port, exitPort, carrierOf(gw, "acme", 1, nil))
 	exit := "127.0.0.2:" + strconv.Itoa(exitPort)
-	sess := answeredCall(t, startCaller(t), port, "tcp")
+	sess := placeCall(t, startCaller(t), port, "tcp", gw)
 	if rrs := sess.InviteResponse.GetHeaders("Record-Route"); len(rrs) != 2 {
 		t.Errorf("the caller's 200 has %d Record-Route entries, want 2 (exit, then inside)", len(rrs))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := sess.Bye(ctx); err != nil {
-		t.Fatalf("bye: %v", err)
 	}
 	checkLeg(t, gw, exit)
 	for _, inv := range gw.requests(sip.INVITE) {
