@@ -370,7 +370,9 @@ func (s *Server) listen() ([]interface{ Close() error }, <-chan error, error) {
 			// The edge sees every datagram before sipgo (flood control,
 			// raw check, limits); it replaces a read filter, which runs
 			// after sipgo has allocated for the source and cannot answer.
-			go func() { errc <- s.relay.Server.ServeUDP(edge.NewPacketConn(conn, s.edge)) }()
+			pc := edge.NewPacketConn(conn, s.edge)
+			go func() { errc <- s.relay.Server.ServeUDP(pc) }()
+			s.awaitUDPListener(pc.LocalAddr().String())
 		case "tcp":
 			ln, err := net.Listen("tcp", l.Addr)
 			if err != nil {
@@ -383,6 +385,22 @@ func (s *Server) listen() ([]interface{ Close() error }, <-chan error, error) {
 	s.log.Info("sipfront serving", "listen", s.self.ListenString(), "advertise", s.self.HostPort(),
 		"graph", s.Graph().Hash, "max_inflight", s.MaxInflight())
 	return closers, errc, nil
+}
+
+// awaitUDPListener waits (briefly) until sipgo's transport layer holds the
+// UDP listener at addr. ServeUDP registers it from its own goroutine; a
+// request sent from that address before then (a probe, a carrier
+// REGISTER right after Ready) makes sipgo bind a second socket to it and
+// fail with "address already in use".
+func (s *Server) awaitUDPListener(addr string) {
+	tl := s.ua.TransportLayer()
+	for i := 0; i < 400; i++ { // 2 s at most
+		if c, err := tl.GetConnection("udp", addr); err == nil && c != nil {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.log.Warn("UDP listener not registered by sipgo within 2s", "addr", addr)
 }
 
 // Ready is closed once every listener is up.
