@@ -435,7 +435,7 @@ step() {
 	fi
 	t0=$(date +%s.%N)
 	# sipp writes its -trace_rtt file into the current directory.
-	(cd "$WORK" && timeout $((secs * 3 + 30)) sipp -sf "$WORK/uac.xml" -s bob "$IP:$port" -i $IP -p $UAC_PORT \
+	(cd "$WORK" && timeout $((secs * 3 + 30)) sipp -sf "$WORK/uac.xml" -s "${SIPP_SERVICE:-bob}" "$IP:$port" -i $IP -p $UAC_PORT \
 		-r "$rate" -rp 1000 -m "$calls" -l $((rate * 5)) -recv_timeout 5000 \
 		-timeout $((secs * 3 + 20))s -nostdin -trace_err -error_file "$WORK/$tag.err" \
 		-trace_stat -stf "$stf" -fd 3600 -trace_rtt -rtt_freq 1 >"$WORK/$tag.out" 2>&1)
