@@ -20,7 +20,9 @@ const cancelTimeout = 4 * time.Second
 
 // Branch is one forwarded copy of a request and its client transaction,
 // with the server transaction it answers. It is driven by one goroutine,
-// the sipgo handler's, so its fields need no locks.
+// the sipgo handler's, so its fields need no locks. The one exception,
+// relayRetransmission, runs on sipgo's goroutine after a 2xx: it reads
+// only fields that are fixed by then (req, r, Hidden, rewrite).
 type Branch struct {
 	r   *Relay
 	req *sip.Request // as received: responses upstream are built from it
