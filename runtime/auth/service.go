@@ -82,7 +82,9 @@ const retryAfter = 5 * time.Second
 // moves it to a new graph.
 type Service struct {
 	nonces *Nonces
-	replay *Replay
+	// replay is allocated by the first Reload of a graph with an auth
+	// stage (about 8 MB by default): a proxy without auth never pays for it.
+	replay atomic.Pointer[Replay]
 	now    func() time.Time
 	log    *slog.Logger
 	opts   Options
@@ -119,7 +121,7 @@ func NewService(o Options) (*Service, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Service{nonces: NewNonces(o.Secret), replay: NewReplay(cmp(o.ReplayCapacity, 1<<16)),
+	s := &Service{nonces: NewNonces(o.Secret),
 		now: o.Now, log: o.Logger, opts: o, pgs: make(map[graph.ID]pgEntry)}
 	s.dummy = Credential{MD5: HA1(MD5, "dummy", "dummy", string(o.Secret)), SHA256: HA1(SHA256, "dummy", "dummy", string(o.Secret))}
 	empty := map[graph.ID]Store{}
@@ -145,6 +147,9 @@ var _ graph.Authenticator = (*Service)(nil)
 func (s *Service) Reload(g *graph.Graph) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(g.Auth) > 0 && s.replay.Load() == nil {
+		s.replay.Store(NewReplay(cmp(s.opts.ReplayCapacity, 1<<16)))
+	}
 	stores := make(map[graph.ID]Store, len(g.Credentials))
 	pgs := make(map[graph.ID]pgEntry)
 	var errs []error
@@ -319,7 +324,11 @@ func (s *Service) verify(a *graph.Auth, th *Throttle, req *graph.Request, ans *A
 	case nst == nonceStale:
 		return s.stale()
 	}
-	switch s.replay.Use(key, issued, nc, now, a.NonceTTL) {
+	replay := s.replay.Load()
+	if replay == nil { // no graph with auth was loaded: nothing can be tracked
+		return s.stale()
+	}
+	switch replay.Use(key, issued, nc, now, a.NonceTTL) {
 	case replayRepeated:
 		return s.fail(a, th, src, ans.Username, now, FailReplay, counts)
 	case replayUntracked:

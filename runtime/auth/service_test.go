@@ -339,7 +339,7 @@ func TestThrottleBoundedMemory(t *testing.T) {
 
 func TestReplayBoundedMemory(t *testing.T) {
 	s, a, c := newTestService(t)
-	s.replay = NewReplay(replayShards * 16)
+	s.replay.Store(NewReplay(replayShards * 16))
 	cl := client{user: "alice", password: "secret", alg: MD5}
 	first := nonceOf(t, s, a, phone)
 	if v := s.Authenticate(a, request("INVITE", "100", "alice", cl.answer(first, "INVITE", "sip:100@example.com"), phone)); v.Outcome != graph.AuthOK {
@@ -351,7 +351,7 @@ func TestReplayBoundedMemory(t *testing.T) {
 		other := client{user: "alice", password: "secret", alg: MD5}
 		s.Authenticate(a, request("INVITE", "100", "alice", other.answer(n, "INVITE", "sip:100@example.com"), phone))
 	}
-	if n := s.replay.Len(); n > replayShards*16 {
+	if n := s.replay.Load().Len(); n > replayShards*16 {
 		t.Errorf("tracks %d nonces, capacity %d", n, replayShards*16)
 	}
 	// The first nonce was forgotten: reusing it is stale, never a replay
