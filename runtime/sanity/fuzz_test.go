@@ -31,10 +31,7 @@ func FuzzCheck(f *testing.F) {
 			t.Fatalf("Len %d of %d octets", v.Len, len(msg))
 		}
 		if v.Action == Pass && !isKeepalive(msg) {
-			head := msg
-			if end := bytes.Index(msg, []byte("\r\n\r\n")); end >= 0 {
-				head = msg[:end]
-			}
+			head := msg[:headerBlockEnd(msg)]
 			if !utf8.Valid(head) {
 				t.Fatalf("passed invalid UTF-8 in the header block: %q", msg)
 			}
@@ -68,6 +65,22 @@ func FuzzCheck(f *testing.F) {
 			c.Check(m, Streamed)
 		}
 	})
+}
+
+// headerBlockEnd returns where the header block ends: at the first empty
+// line, ended by CRLF or by a bare LF as the Checker accepts both.
+func headerBlockEnd(msg []byte) int {
+	for i := 0; i < len(msg); {
+		j := bytes.IndexByte(msg[i:], '\n')
+		if j < 0 {
+			return len(msg)
+		}
+		if j == 0 || (j == 1 && msg[i] == '\r') {
+			return i
+		}
+		i += j + 1
+	}
+	return len(msg)
 }
 
 // FuzzParse runs what the proxy does with a message the check passed:
