@@ -100,11 +100,12 @@ func newEnv() (*cel.Env, error) {
 		cel.Function("flooding", cel.MemberOverload(contextTypeName+"_flooding",
 			[]*cel.Type{contextType}, cel.BoolType, cel.UnaryBinding(flooding)), noTypeGuards))
 	for _, fn := range contextFunctions {
+		result, impl := fn.binding()
 		opts = append(opts,
 			cel.Macros(cel.GlobalMacro(fn.name, 1, contextMacro(fn.name))),
 			cel.Function(fn.name, cel.MemberOverload(contextTypeName+"_"+fn.name,
-				[]*cel.Type{contextType, cel.StringType}, fn.result,
-				cel.BinaryBinding(fn.impl)), noTypeGuards))
+				[]*cel.Type{contextType, cel.StringType}, result,
+				cel.BinaryBinding(impl)), noTypeGuards))
 	}
 	return base.Extend(opts...)
 }
@@ -123,40 +124,55 @@ func contextMacro(name string) cel.MacroFactory {
 	}
 }
 
-var contextFunctions = []struct {
-	name   string
-	result *cel.Type
-	impl   func(lhs, rhs ref.Val) ref.Val
-}{
-	{"header", cel.StringType, func(l, r ref.Val) ref.Val {
-		v, _ := l.(*evalContext).header(string(r.(types.String)))
-		return types.String(v)
+// contextFunction is a request-scoped function of one string argument. It
+// is written once as Go (str or test, exactly one set) and used twice: bound
+// into cel-go, and called directly by the compiled fast path (fastcond.go),
+// so both evaluate the same code.
+type contextFunction struct {
+	name string
+	str  func(c *evalContext, arg string) string
+	test func(c *evalContext, arg string) bool
+}
+
+// binding returns the CEL result type and implementation of f.
+func (f contextFunction) binding() (*cel.Type, func(lhs, rhs ref.Val) ref.Val) {
+	if f.str != nil {
+		return cel.StringType, func(l, r ref.Val) ref.Val {
+			return types.String(f.str(l.(*evalContext), string(r.(types.String))))
+		}
+	}
+	return cel.BoolType, func(l, r ref.Val) ref.Val {
+		return types.Bool(f.test(l.(*evalContext), string(r.(types.String))))
+	}
+}
+
+var contextFunctions = []contextFunction{
+	{name: "header", str: func(c *evalContext, name string) string {
+		v, _ := c.header(name)
+		return v
 	}},
-	{"has_header", cel.BoolType, func(l, r ref.Val) ref.Val {
-		_, ok := l.(*evalContext).header(string(r.(types.String)))
-		return types.Bool(ok)
+	{name: "has_header", test: func(c *evalContext, name string) bool {
+		_, ok := c.header(name)
+		return ok
 	}},
-	{"is_local", cel.BoolType, func(l, r ref.Val) ref.Val {
-		return types.Bool(l.(*evalContext).graph.IsLocal(string(r.(types.String))))
+	{name: "is_local", test: func(c *evalContext, host string) bool { return c.graph.IsLocal(host) }},
+	{name: "registered", test: func(c *evalContext, user string) bool {
+		return c.state != nil && c.state.Registered(user)
 	}},
-	{"registered", cel.BoolType, func(l, r ref.Val) ref.Val {
-		c := l.(*evalContext)
-		return types.Bool(c.state != nil && c.state.Registered(string(r.(types.String))))
-	}},
-	{"source_in", cel.BoolType, func(l, r ref.Val) ref.Val {
-		c := l.(*evalContext)
-		t := c.graph.TrustedByName(string(r.(types.String)))
-		return types.Bool(t != nil && t.Contains(c.req.Source.IP))
+	{name: "source_in", test: func(c *evalContext, group string) bool {
+		t := c.graph.TrustedByName(group)
+		return t != nil && t.Contains(c.req.Source.IP)
 	}},
 }
 
 // flooding implements flooding(): whether the request's source is
 // blocked by the flood block. A State without flood state (tests, plan)
 // answers false.
-func flooding(ctx ref.Val) ref.Val {
-	c := ctx.(*evalContext)
+func flooding(ctx ref.Val) ref.Val { return types.Bool(ctx.(*evalContext).flooding()) }
+
+func (c *evalContext) flooding() bool {
 	f := floodingOf(c.state)
-	return types.Bool(f != nil && c.req.Source.IP.IsValid() && f.Flooding(c.req.Source.IP))
+	return f != nil && c.req.Source.IP.IsValid() && f.Flooding(c.req.Source.IP)
 }
 
 // ContextFunctionNames lists the functions rewritten onto the hidden context,
@@ -396,6 +412,10 @@ type Condition struct {
 	// Source is the expression text as written.
 	Source  string
 	program cel.Program
+	// fast is the condition compiled to Go closures (fastcond.go), nil
+	// when some part of it has a shape the fast path does not know; then
+	// program evaluates it.
+	fast boolFn
 }
 
 // NewCondition wraps a checked AST of type bool into a Condition. The
@@ -409,12 +429,22 @@ func NewCondition(src string, checked *cel.Ast) (*Condition, error) {
 	if err != nil {
 		return nil, fmt.Errorf("condition %q: %w", src, err)
 	}
-	return &Condition{Source: src, program: prg}, nil
+	return &Condition{Source: src, program: prg, fast: fastCond(checked.NativeRep().Expr())}, nil
 }
 
-// Eval evaluates the condition for one request. An evaluation error (such as
+// eval evaluates the condition for one request. An evaluation error (such as
 // a missing map key) counts as false and is returned for explain output.
+// The fast path never fails: it only takes conditions none of whose parts
+// can yield a CEL error, so (result, nil) is what cel-go would return.
 func (c *Condition) eval(ctx *evalContext) (bool, error) {
+	if c.fast != nil {
+		return c.fast(ctx), nil
+	}
+	return c.evalCEL(ctx)
+}
+
+// evalCEL evaluates the condition with cel-go's program.
+func (c *Condition) evalCEL(ctx *evalContext) (bool, error) {
 	out, _, err := c.program.Eval(ctx)
 	if err != nil {
 		return false, err
@@ -507,15 +537,25 @@ var matchesByOverload = []*interpreter.RegexOptimization{
 }
 
 func newMatchCall(call interpreter.InterpretableCall, pattern string) (interpreter.InterpretableCall, error) {
+	re, err := compileMatcher(pattern)
+	if err != nil {
+		return nil, err
+	}
+	return &matchCall{InterpretableCall: call, in: call.Args()[0], re: re}, nil
+}
+
+// compileMatcher compiles a constant matches() pattern: a simpleMatcher
+// when the pattern is simple enough, else a regexp. It is shared by
+// matchCall and the fast path so that both match with the same code.
+func compileMatcher(pattern string) (stringMatcher, error) {
 	re, err := regexp.Compile(pattern)
 	if err != nil {
 		return nil, err
 	}
-	mc := &matchCall{InterpretableCall: call, in: call.Args()[0], re: re}
 	if sm := newSimpleMatcher(pattern); sm != nil {
-		mc.re = sm
+		return sm, nil
 	}
-	return mc, nil
+	return re, nil
 }
 
 // stringMatcher is a compiled pattern: *regexp.Regexp or *simpleMatcher.
