@@ -601,6 +601,12 @@ type simpleMatcher struct {
 	// skip[i] is the set of positions reachable from position i by
 	// skipping optional items (i included).
 	skip []uint64
+	// ascii[b] is the set of items that match the ASCII byte b; opt and
+	// star are the sets of optional and repeating items. With them a step
+	// over an ASCII byte is a few shifts and masks instead of a test of
+	// each live item's ranges, which was most of a decision's matching.
+	ascii     [utf8.RuneSelf]uint64
+	opt, star uint64
 }
 
 // matchItem is one character of the pattern: ranges are lo-hi pairs as in
@@ -640,6 +646,17 @@ func newSimpleMatcher(pattern string) *simpleMatcher {
 		m.skip[i] = 1 << i
 		if i < len(m.items) && (m.items[i].opt || m.items[i].star) {
 			m.skip[i] |= m.skip[i+1]
+			m.opt |= 1 << i
+		}
+	}
+	for i := range m.items {
+		if m.items[i].star {
+			m.star |= 1 << i
+		}
+		for b := range rune(utf8.RuneSelf) {
+			if m.items[i].matches(b) {
+				m.ascii[b] |= 1 << i
+			}
 		}
 	}
 	return m
@@ -723,6 +740,45 @@ func (it *matchItem) matches(r rune) bool {
 func (m *simpleMatcher) MatchString(s string) bool {
 	final := uint64(1) << len(m.items)
 	cur := m.skip[0]
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if b >= utf8.RuneSelf {
+			return m.matchRunes(s[i:], cur)
+		}
+		if cur&final != 0 && !m.anchorHi {
+			return true
+		}
+		// A matched item moves on to the next position, a repeating one
+		// also stays; then the optional items after it may be skipped.
+		hit := cur & m.ascii[b]
+		next := m.skipFrom(hit&^m.star<<1 | hit&m.star)
+		if !m.anchorLo {
+			next |= m.skip[0]
+		}
+		if next == 0 {
+			return false
+		}
+		cur = next
+	}
+	return cur&final != 0
+}
+
+// skipFrom adds to the positions in set those reached from them by
+// skipping optional items: the union of skip[i] for i in set.
+func (m *simpleMatcher) skipFrom(set uint64) uint64 {
+	for {
+		more := set | (set&m.opt)<<1
+		if more == set {
+			return set
+		}
+		set = more
+	}
+}
+
+// matchRunes goes on from the positions cur over s rune by rune, testing
+// each live item's ranges: the general case, for input past ASCII.
+func (m *simpleMatcher) matchRunes(s string, cur uint64) bool {
+	final := uint64(1) << len(m.items)
 	for _, r := range s {
 		if cur&final != 0 && !m.anchorHi {
 			return true

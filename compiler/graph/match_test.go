@@ -16,9 +16,10 @@ func TestSimpleMatcherAgreesWithRegexp(t *testing.T) {
 		`x*`, `^[a-c]?[b-d]*[c-e]{2}$`,
 	}
 	inputs := []string{"", "+15551230001", "15551230001", "+1555x", "192.168.1.10", "10.0.0", "example.com",
-		"a.b", "aab", "abcc", "ac", "c", "100", "sip:bob", "é", "éé", "xyz", "0", "00", "12345", "bcde", "ccdd", "dd"}
+		"a.b", "aab", "abcc", "ac", "c", "100", "sip:bob", "é", "éé", "xyz", "0", "00", "12345", "bcde", "ccdd", "dd",
+		"1\xff2", "\xffab", "é1.2.3", "+1é", "x\n"}
 	rng := rand.New(rand.NewPCG(1, 2))
-	const alphabet = "+0123456789.abcdexé"
+	const alphabet = "+0123456789.abcdexé\xff\n"
 	for range 300 {
 		b := make([]rune, rng.IntN(14))
 		for i := range b {
