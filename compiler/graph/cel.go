@@ -740,17 +740,21 @@ func (it *matchItem) matches(r rune) bool {
 func (m *simpleMatcher) MatchString(s string) bool {
 	final := uint64(1) << len(m.items)
 	cur := m.skip[0]
-	for i := 0; i < len(s); i++ {
-		b := s[i]
-		if b >= utf8.RuneSelf {
-			return m.matchRunes(s[i:], cur)
-		}
+	for i := 0; i < len(s); {
 		if cur&final != 0 && !m.anchorHi {
 			return true
 		}
+		var hit uint64 // the live items that match the next character
+		if b := s[i]; b < utf8.RuneSelf {
+			hit = cur & m.ascii[b]
+			i++
+		} else {
+			r, n := utf8.DecodeRuneInString(s[i:]) // RuneError for a bad byte, as range does
+			hit = m.hitRune(cur&^final, r)
+			i += n
+		}
 		// A matched item moves on to the next position, a repeating one
 		// also stays; then the optional items after it may be skipped.
-		hit := cur & m.ascii[b]
 		next := m.skipFrom(hit&^m.star<<1 | hit&m.star)
 		if !m.anchorLo {
 			next |= m.skip[0]
@@ -763,6 +767,18 @@ func (m *simpleMatcher) MatchString(s string) bool {
 	return cur&final != 0
 }
 
+// hitRune returns the items among live that match r, testing their ranges:
+// the general case, for input past ASCII.
+func (m *simpleMatcher) hitRune(live uint64, r rune) uint64 {
+	var hit uint64
+	for set := live; set != 0; set &= set - 1 {
+		if i := bits.TrailingZeros64(set); m.items[i].matches(r) {
+			hit |= 1 << i
+		}
+	}
+	return hit
+}
+
 // skipFrom adds to the positions in set those reached from them by
 // skipping optional items: the union of skip[i] for i in set.
 func (m *simpleMatcher) skipFrom(set uint64) uint64 {
@@ -773,34 +789,4 @@ func (m *simpleMatcher) skipFrom(set uint64) uint64 {
 		}
 		set = more
 	}
-}
-
-// matchRunes goes on from the positions cur over s rune by rune, testing
-// each live item's ranges: the general case, for input past ASCII.
-func (m *simpleMatcher) matchRunes(s string, cur uint64) bool {
-	final := uint64(1) << len(m.items)
-	for _, r := range s {
-		if cur&final != 0 && !m.anchorHi {
-			return true
-		}
-		var next uint64
-		for set := cur &^ final; set != 0; set &= set - 1 {
-			i := bits.TrailingZeros64(set)
-			if it := &m.items[i]; it.matches(r) {
-				if it.star {
-					next |= m.skip[i]
-				} else {
-					next |= m.skip[i+1]
-				}
-			}
-		}
-		if !m.anchorLo {
-			next |= m.skip[0]
-		}
-		if next == 0 {
-			return false
-		}
-		cur = next
-	}
-	return cur&final != 0
 }
