@@ -607,6 +607,9 @@ type simpleMatcher struct {
 	// each live item's ranges, which was most of a decision's matching.
 	ascii     [utf8.RuneSelf]uint64
 	opt, star uint64
+	// optRun is the length of the longest run of optional items: how far
+	// skipping can carry a position.
+	optRun int
 }
 
 // matchItem is one character of the pattern: ranges are lo-hi pairs as in
@@ -648,6 +651,9 @@ func newSimpleMatcher(pattern string) *simpleMatcher {
 			m.skip[i] |= m.skip[i+1]
 			m.opt |= 1 << i
 		}
+	}
+	for run := m.opt; run != 0; run &= run >> 1 {
+		m.optRun++
 	}
 	for i := range m.items {
 		if m.items[i].star {
@@ -782,11 +788,8 @@ func (m *simpleMatcher) hitRune(live uint64, r rune) uint64 {
 // skipFrom adds to the positions in set those reached from them by
 // skipping optional items: the union of skip[i] for i in set.
 func (m *simpleMatcher) skipFrom(set uint64) uint64 {
-	for {
-		more := set | (set&m.opt)<<1
-		if more == set {
-			return set
-		}
-		set = more
+	for range m.optRun {
+		set |= (set & m.opt) << 1
 	}
+	return set
 }
