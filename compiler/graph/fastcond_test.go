@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -293,5 +294,52 @@ func TestFastPathOnExamplesAndDocs(t *testing.T) {
 	t.Logf("%d conditions in examples/ and docs/, %d on the fast path", total, native)
 	if total < 30 {
 		t.Errorf("found %d conditions in examples/ and docs/, expected more", total)
+	}
+}
+
+// TestDecideSameWithoutFastPath runs whole decisions, with their traces,
+// on the fast path and again with every condition on cel-go: the
+// decisions and the explain steps must be the same.
+func TestDecideSameWithoutFastPath(t *testing.T) {
+	g := benchGraph(t)
+	var conds []*Condition
+	for _, f := range g.Filters {
+		conds = append(conds, f.When)
+	}
+	for _, r := range g.Routes {
+		if r.When != nil {
+			conds = append(conds, r.When)
+		}
+	}
+	requests := append(fastRequests(), benchRequest())
+	scanner := benchRequest()
+	scanner.UserAgent = "friendly-scanner"
+	requests = append(requests, scanner)
+	decide := func(req Request) (Decision, []Step) {
+		var tr Trace
+		d := g.Decide(&req, StaticState{}, &tr)
+		return d, tr.Steps
+	}
+	for i, req := range requests {
+		fastD, fastSteps := decide(req)
+		saved := make([]boolFn, len(conds))
+		for j, c := range conds {
+			if c.fast == nil {
+				t.Fatalf("%s is not on the fast path", c.Source)
+			}
+			saved[j], c.fast = c.fast, nil
+		}
+		celD, celSteps := decide(req)
+		for j, c := range conds {
+			c.fast = saved[j]
+		}
+		if fastD.Action != celD.Action || fastD.Status != celD.Status || fastD.Filter != celD.Filter ||
+			fastD.Route != celD.Route || fastD.Target() != celD.Target() {
+			t.Errorf("request %d: fast path decided %v %v %q, cel-go %v %v %q", i,
+				fastD.Action, fastD.Status, fastD.Target(), celD.Action, celD.Status, celD.Target())
+		}
+		if !slices.Equal(fastSteps, celSteps) {
+			t.Errorf("request %d: trace\n%v\nwith cel-go\n%v", i, fastSteps, celSteps)
+		}
 	}
 }
