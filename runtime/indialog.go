@@ -134,13 +134,16 @@ func (s *Server) matchDialog(g *graph.Graph, req *sip.Request) (match, int, stri
 		// dialog the table does not track (a subscription).
 		return s.unmatched(req, v)
 	case v == dialog.OldCSeq && validate:
-		return match{}, 400, "CSeq Not Higher Than The Dialog's Last"
+		return match{}, 500, "CSeq Lower Than The Dialog's Last" // RFC 3261 §12.2.2
 	}
 	if tok := s.self.HiddenToken(&req.Recipient); tok != "" && d.Legs != nil && tok != d.Legs.Token && validate {
 		return match{}, 481, "Call/Transaction Does Not Exist"
 	}
 	if validate && d.Legs != nil && !s.routeGiven(req, d, side) {
 		return match{}, 403, "Route Set Does Not Match The Dialog"
+	}
+	if v == dialog.Known && req.Method != sip.ACK && req.Method != sip.CANCEL {
+		s.dialogs.Advance(d, side, cseq)
 	}
 	return match{d: d, side: side, found: true}, 0, ""
 }
