@@ -102,6 +102,9 @@ func (s *Server) forwardAck(g *graph.Graph, req *sip.Request) {
 		s.logRefusal(req, code, reason)
 		return
 	}
+	if !m.found {
+		s.dialogs.Acked(sipmsg.CallID(req), sipmsg.Tag(req.From()), sipmsg.ToTag(req))
+	}
 	fwd, _ := s.inDialogCopy(g, req, m)
 	if s.towardCarrier(req) {
 		s.hideInside(req, fwd)
@@ -142,8 +145,8 @@ func (s *Server) matchDialog(g *graph.Graph, req *sip.Request) (match, int, stri
 	if validate && d.Legs != nil && !s.routeGiven(req, d, side) {
 		return match{}, 403, "Route Set Does Not Match The Dialog"
 	}
-	if v == dialog.Known && req.Method != sip.ACK && req.Method != sip.CANCEL {
-		s.dialogs.Advance(d, side, cseq)
+	if v == dialog.Known {
+		s.dialogs.Advance(d, side, req.Method, cseq)
 	}
 	return match{d: d, side: side, found: true}, 0, ""
 }

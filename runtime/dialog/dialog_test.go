@@ -155,7 +155,7 @@ func TestMatch(t *testing.T) {
 			t.Errorf("%s: side %d verdict %d, want side %d verdict %d", s.name, side, v, s.side, s.want)
 		}
 		if v == Known && s.method != sip.ACK {
-			tab.Advance(d, side, s.cseq) // as the proxy does once the request passed
+			tab.Advance(d, side, s.method, s.cseq) // as the proxy does once the request passed
 		}
 	}
 }
@@ -183,9 +183,48 @@ func TestMatchRecordsNothing(t *testing.T) {
 	if v != Known {
 		t.Fatalf("the real BYE after a refused request: verdict %d, want Known", v)
 	}
-	tab.Advance(d, side, 2)
-	tab.Advance(d, side, 1)
+	tab.Advance(d, side, sip.BYE, 2)
+	tab.Advance(d, side, sip.INFO, 1)
 	if _, _, v := tab.Match("c", "caller-tag", "callee-tag", 1, sip.INFO); v != OldCSeq {
 		t.Errorf("CSeq 1 after 2 was advanced: verdict %d, want OldCSeq (Advance must not go down)", v)
+	}
+}
+
+// TestExpireUnacked: a dialog answered and never acknowledged ends after
+// the limit; one whose ACK came (by Advance, or by Acked when validation
+// is off), an early one, and one answered recently stay.
+func TestExpireUnacked(t *testing.T) {
+	tab := New(nil)
+	clock := time.Unix(1_000_000, 0)
+	tab.now = func() time.Time { return clock }
+	for _, id := range []string{"unacked", "acked", "acked-off", "early", "sibling-ack"} {
+		tab.Start(member("m1"), id, "ft", "a", "b")
+	}
+	for _, id := range []string{"unacked", "acked", "acked-off", "sibling-ack"} {
+		tab.Established(id, "ft", "tt")
+	}
+	d, side, v := tab.Match("acked", "ft", "tt", 1, sip.ACK)
+	if v != Known {
+		t.Fatalf("ACK: verdict %d", v)
+	}
+	tab.Advance(d, side, sip.ACK, 1)
+	tab.Acked("acked-off", "ft", "tt")
+	tab.Acked("sibling-ack", "ft", "other-tt") // a fork's other 2xx: not this dialog's ACK
+	clock = clock.Add(NoAckTimeout - time.Second)
+	tab.Start(member("m1"), "recent", "ft", "a", "b")
+	tab.Established("recent", "ft", "tt")
+	if gone := tab.ExpireUnacked(NoAckTimeout, clock); len(gone) != 0 {
+		t.Fatalf("ended %d dialogs before the limit", len(gone))
+	}
+	clock = clock.Add(2 * time.Second)
+	var ids []string
+	for _, d := range tab.ExpireUnacked(NoAckTimeout, clock) {
+		ids = append(ids, d.CallID)
+	}
+	if got := strings.Join(ids, ","); got != "sibling-ack,unacked" { // same start: sorted by Call-ID
+		t.Errorf("ended %q, want sibling-ack,unacked", got)
+	}
+	if n := tab.Active("m1"); n != 4 {
+		t.Errorf("active on m1: %d, want 4 (acked, acked-off, early, recent)", n)
 	}
 }

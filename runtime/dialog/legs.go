@@ -143,6 +143,18 @@ const (
 	Sibling
 )
 
+// Acked marks the 2xx of the dialog acknowledged, for an ACK relayed
+// without matching the table (dialog validation off); toTag must be the
+// answered one (not a fork's sibling).
+func (t *Table) Acked(callID, fromTag, toTag string) {
+	sh := t.shardFor(callID)
+	sh.mu.Lock()
+	if e := sh.find(callID, fromTag); e != nil && e.d.Established && e.d.ToTag == toTag {
+		e.d.Acked = true
+	}
+	sh.mu.Unlock()
+}
+
 // Match finds the dialog of an in-dialog request by Call-ID and tags, in
 // either direction, and says which party sent it. While the dialog is
 // early (no 2xx yet), any To tag from the caller matches (PRACK, UPDATE),
@@ -195,15 +207,22 @@ func (t *Table) Match(callID, fromTag, toTag string, cseq uint32, method sip.Req
 	return e.d, side, Known
 }
 
-// Advance records cseq as the last CSeq side sent in dialog d, when it is
-// higher than the one recorded; a dialog that has ended meanwhile is left
-// alone.
-func (t *Table) Advance(d Dialog, side Side, cseq uint32) {
+// Advance records a request of dialog d that passed every check: an ACK
+// from the caller marks the 2xx acknowledged (ExpireUnacked); another
+// method's cseq becomes the last CSeq side sent, when it is higher than
+// the one recorded. A dialog that has ended meanwhile is left alone.
+func (t *Table) Advance(d Dialog, side Side, method sip.RequestMethod, cseq uint32) {
 	sh := t.shardFor(d.CallID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	e := sh.find(d.CallID, d.FromTag)
-	if e == nil || (side == Callee && !e.d.Established) {
+	switch {
+	case e == nil, method == sip.CANCEL:
+		return
+	case method == sip.ACK:
+		e.d.Acked = e.d.Acked || (side == Caller && e.d.Established)
+		return
+	case side == Callee && !e.d.Established:
 		return // early: a fork's callees each count their own (see Match)
 	}
 	last := &e.d.CallerCSeq
