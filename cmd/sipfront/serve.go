@@ -24,6 +24,7 @@ import (
 	"github.com/sipfront/sipfront/runtime/admin"
 	"github.com/sipfront/sipfront/runtime/auth"
 	"github.com/sipfront/sipfront/runtime/carrier"
+	"github.com/sipfront/sipfront/runtime/memory"
 	"github.com/sipfront/sipfront/runtime/metrics"
 	"github.com/sipfront/sipfront/runtime/probe"
 	"github.com/sipfront/sipfront/runtime/registrar"
@@ -128,6 +129,7 @@ func serve(cmd *cobra.Command, path string, o serveOptions) error {
 		return fmt.Errorf("--log-level %q: want debug, info or warn", level)
 	}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl}))
+	gogc := memory.Tune()
 	src := &policySource{cmd: cmd, path: path}
 	obs := metrics.New(nil)
 	reg, err := openRegistrar(o.stateDir, log)
@@ -170,6 +172,8 @@ func serve(cmd *cobra.Command, path string, o serveOptions) error {
 	startAdmin(runCtx, srv, src, obs, prober, reg, authSvc, log)
 	var bg sync.WaitGroup
 	bg.Go(func() { reg.Run(runCtx, time.Second) })
+	log.Debug("garbage collector", "gogc", gogc)
+	bg.Go(func() { memory.Trimmer{Logger: log}.Run(runCtx) })
 	bg.Go(func() {
 		select { // probes leave from the proxy's listeners: wait for them
 		case <-srv.Ready():
