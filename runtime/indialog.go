@@ -102,6 +102,9 @@ func (s *Server) forwardAck(g *graph.Graph, req *sip.Request) {
 		s.logRefusal(req, code, reason)
 		return
 	}
+	if !m.found {
+		s.dialogs.Acked(sipmsg.CallID(req), sipmsg.Tag(req.From()), sipmsg.ToTag(req))
+	}
 	fwd, _ := s.inDialogCopy(g, req, m)
 	if s.towardCarrier(req) {
 		s.hideInside(req, fwd)
@@ -134,13 +137,16 @@ func (s *Server) matchDialog(g *graph.Graph, req *sip.Request) (match, int, stri
 		// dialog the table does not track (a subscription).
 		return s.unmatched(req, v)
 	case v == dialog.OldCSeq && validate:
-		return match{}, 400, "CSeq Not Higher Than The Dialog's Last"
+		return match{}, 500, "CSeq Lower Than The Dialog's Last" // RFC 3261 §12.2.2
 	}
 	if tok := s.self.HiddenToken(&req.Recipient); tok != "" && d.Legs != nil && tok != d.Legs.Token && validate {
 		return match{}, 481, "Call/Transaction Does Not Exist"
 	}
 	if validate && d.Legs != nil && !s.routeGiven(req, d, side) {
 		return match{}, 403, "Route Set Does Not Match The Dialog"
+	}
+	if v == dialog.Known {
+		s.dialogs.Advance(d, side, req.Method, cseq)
 	}
 	return match{d: d, side: side, found: true}, 0, ""
 }

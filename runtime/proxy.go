@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"strconv"
 	"time"
@@ -327,6 +328,12 @@ func (s *Server) sweep(ctx context.Context) {
 		case now := <-t.C:
 			if max := s.Graph().Proxy.MaxCallDuration; max > 0 {
 				s.dialogs.ExpireWith(max, now, s.expired)
+			}
+			noAck := cmp.Or(s.cfg.NoAckTimeout, dialog.NoAckTimeout)
+			if gone := s.dialogs.ExpireUnacked(noAck, now); len(gone) > 0 {
+				// One line a sweep: an overload can leave thousands.
+				s.log.Info("dialogs ended: their 2xx was never acknowledged", "count", len(gone),
+					"after", noAck, "first_call_id", gone[0].CallID)
 			}
 			if n%30 == 0 {
 				if fixed := s.store.Reconcile(); fixed > 0 {

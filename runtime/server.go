@@ -82,6 +82,9 @@ type Config struct {
 	// none); a positive value overrides the graph; negative means no
 	// limit.
 	MaxInflight int
+	// NoAckTimeout ends a dialog whose 2xx was not acknowledged this long
+	// after it came; zero means dialog.NoAckTimeout (64·T1).
+	NoAckTimeout time.Duration
 }
 
 // Observer receives per-request events; implementations must be cheap and

@@ -24,6 +24,7 @@ import (
 	"github.com/sipfront/sipfront/runtime/admin"
 	"github.com/sipfront/sipfront/runtime/auth"
 	"github.com/sipfront/sipfront/runtime/carrier"
+	"github.com/sipfront/sipfront/runtime/memory"
 	"github.com/sipfront/sipfront/runtime/metrics"
 	"github.com/sipfront/sipfront/runtime/probe"
 	"github.com/sipfront/sipfront/runtime/registrar"
@@ -36,6 +37,7 @@ func newServeCmd() *cobra.Command {
 	var grace time.Duration
 	var maxInflight int
 	var stateDir string
+	var linger time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve PATH [--watch] [--log-level debug|info|warn]",
 		Short: "Run the proxy on a policy",
@@ -43,9 +45,13 @@ func newServeCmd() *cobra.Command {
 proxy.listen address (udp and tcp) and route each request through the
 compiled graph.
 
-A policy that uses a block this version does not serve yet (auth,
-credentials, aliases, carriers) is refused with exit code 1, naming each
-such block.
+Every block of the language is served over udp and tcp; a listener on
+another transport (tls, ws, wss) is refused with exit code 1, naming it.
+
+Transactions: a finished UDP transaction is kept --transaction-linger
+(default 5s, as Kamailio's tm wait timer) to absorb retransmissions, not
+RFC 3261's 32 s: a request retransmitted later is relayed again, a 2xx
+retransmitted later goes upstream statelessly (docs/serving.md).
 
 Registrar: REGISTERs routed to the registrar are answered as RFC 3261 §10.3
 says (docs/registrar.md), and calls to registered users fork to their
@@ -84,6 +90,9 @@ finish (at most --grace), then sipfront exits 0.`,
 			} else if maxInflight == 0 {
 				return fmt.Errorf("--max-inflight 0 would refuse every call: use a positive limit, or -1 for none")
 			}
+			if err := runtime.SetTransactionLinger(linger); err != nil {
+				return fmt.Errorf("--transaction-linger: %w", err)
+			}
 			return serve(cmd, args[0], serveOptions{watch: watch, level: level, grace: grace, maxInflight: maxInflight, stateDir: stateDir})
 		},
 	}
@@ -95,6 +104,8 @@ finish (at most --grace), then sipfront exits 0.`,
 			"when given, overrides proxy.max_inflight of the policy, on reload too")
 	cmd.Flags().StringVar(&stateDir, "state-dir", "",
 		"directory of the state that survives a restart (registrations.db); default "+registrar.DefaultStateDir+" when writable, else the user cache directory")
+	cmd.Flags().DurationVar(&linger, "transaction-linger", runtime.DefaultTransactionLinger,
+		"how long a finished UDP transaction absorbs retransmissions (1s to 32s; RFC 3261 says 32s, Kamailio 5s)")
 	return cmd
 }
 
@@ -118,6 +129,7 @@ func serve(cmd *cobra.Command, path string, o serveOptions) error {
 		return fmt.Errorf("--log-level %q: want debug, info or warn", level)
 	}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl}))
+	gogc := memory.Tune()
 	src := &policySource{cmd: cmd, path: path}
 	obs := metrics.New(nil)
 	reg, err := openRegistrar(o.stateDir, log)
@@ -160,6 +172,8 @@ func serve(cmd *cobra.Command, path string, o serveOptions) error {
 	startAdmin(runCtx, srv, src, obs, prober, reg, authSvc, log)
 	var bg sync.WaitGroup
 	bg.Go(func() { reg.Run(runCtx, time.Second) })
+	log.Debug("garbage collector", "gogc", gogc)
+	bg.Go(func() { memory.Trimmer{Logger: log}.Run(runCtx) })
 	bg.Go(func() {
 		select { // probes leave from the proxy's listeners: wait for them
 		case <-srv.Ready():

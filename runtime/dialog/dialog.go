@@ -40,6 +40,10 @@ type Dialog struct {
 	Callee      string    `json:"callee"`
 	Started     time.Time `json:"started"`
 	Established bool      `json:"established"`
+	// Answered is when the 2xx came; Acked whether the caller's ACK for
+	// it went through the proxy since (ExpireUnacked).
+	Answered time.Time `json:"-"`
+	Acked    bool      `json:"-"`
 	// Legs holds what the proxy learnt of each party from the INVITE and
 	// its 2xx (Record and Answer); nil until Record is called.
 	Legs *Legs `json:"-"`
@@ -220,7 +224,7 @@ func (t *Table) Established(callID, fromTag, toTag string) {
 	sh.mu.Lock()
 	e := sh.find(callID, fromTag)
 	if e != nil {
-		e.d.ToTag, e.d.Established = toTag, true
+		e.d.ToTag, e.d.Established, e.d.Answered = toTag, true, t.now()
 	}
 	sh.mu.Unlock()
 	if e != nil && t.members != nil {
@@ -297,25 +301,50 @@ func (t *Table) Expire(maxAge time.Duration, now time.Time) []Dialog {
 // shift) is still known.
 func (t *Table) ExpireWith(maxAge time.Duration, now time.Time, before func(Dialog)) []Dialog {
 	cutoff := now.Add(-maxAge)
-	var gone []Dialog
+	return t.expire(func(d *Dialog) bool { return d.Started.Before(cutoff) }, before)
+}
+
+// NoAckTimeout is how long a dialog whose 2xx was never acknowledged is
+// kept: 64·T1, when the UAS gives up retransmitting its 2xx and ends the
+// session itself (RFC 3261 §13.3.1.4). Kamailio's dialog module has the
+// same rule (noack_timeout).
+const NoAckTimeout = 32 * time.Second
+
+// ExpireUnacked ends and returns the dialogs answered more than limit
+// before now whose caller never sent the ACK through the proxy: calls the
+// caller gave up on while the 2xx was on its way (an overload, a caller
+// that died). Without this they would count against their target until
+// max_call_duration, or forever. No BYE is due: the UAS ends its side when
+// its 2xx retransmissions run out, and the caller never had the call.
+func (t *Table) ExpireUnacked(limit time.Duration, now time.Time) []Dialog {
+	cutoff := now.Add(-limit)
+	return t.expire(func(d *Dialog) bool {
+		return d.Established && !d.Acked && d.Answered.Before(cutoff)
+	}, nil)
+}
+
+// expire ends and returns the dialogs that gone selects, sorted by start
+// time, calling before (when not nil) with each first.
+func (t *Table) expire(gone func(*Dialog) bool, before func(Dialog)) []Dialog {
+	var out []Dialog
 	for i := range t.shards {
 		sh := &t.shards[i]
 		sh.mu.Lock()
 		for callID, head := range sh.m {
 			for e := head; e != nil; {
 				next := e.next
-				if e.d.Started.Before(cutoff) {
+				if gone(&e.d) {
 					sh.remove(callID, e.d.FromTag)
 					e.count.Add(-1)
-					gone = append(gone, e.d)
+					out = append(out, e.d)
 				}
 				e = next
 			}
 		}
 		sh.mu.Unlock()
 	}
-	sortDialogs(gone)
-	for _, d := range gone {
+	sortDialogs(out)
+	for _, d := range out {
 		if before != nil {
 			before(d)
 		}
@@ -326,5 +355,5 @@ func (t *Table) ExpireWith(maxAge time.Duration, now time.Time, before func(Dial
 			t.carriers.End(d.CallID, d.FromTag)
 		}
 	}
-	return gone
+	return out
 }

@@ -115,7 +115,7 @@ func TestTableExpireAccounts(t *testing.T) {
 }
 
 // TestMatch: requests are found in either direction, early dialogs accept
-// any To tag from the caller and any From tag from the callee's side, and CSeq must increase per direction (not
+// any To tag from the caller and any From tag from the callee's side, and CSeq must not go down per direction (not
 // for ACK).
 func TestMatch(t *testing.T) {
 	tab := New(nil)
@@ -138,19 +138,24 @@ func TestMatch(t *testing.T) {
 		{"unknown tags", "x", "y", 9, sip.BYE, 0, Unknown, ""},
 		{"other To tag once established", "caller-tag", "early-tag", 3, sip.BYE, Caller, Sibling, "callee-tag"},
 		{"caller INFO", "caller-tag", "callee-tag", 3, sip.INFO, Caller, Known, ""},
-		{"caller repeats its CSeq", "caller-tag", "callee-tag", 3, sip.INFO, Caller, OldCSeq, ""},
+		{"caller repeats its CSeq (a retransmission that outlived its transaction)", "caller-tag", "callee-tag", 3, sip.INFO, Caller, Known, ""},
+		{"caller goes back", "caller-tag", "callee-tag", 2, sip.INFO, Caller, OldCSeq, ""},
 		{"ACK keeps the INVITE's CSeq", "caller-tag", "callee-tag", 1, sip.ACK, Caller, Known, ""},
-		{"callee's first request, any CSeq", "callee-tag", "caller-tag", 1, sip.BYE, Callee, Known, ""},
-		{"callee goes back", "callee-tag", "caller-tag", 1, sip.INFO, Callee, OldCSeq, ""},
+		{"callee's first request, any CSeq", "callee-tag", "caller-tag", 5, sip.INFO, Callee, Known, ""},
+		{"callee repeats it", "callee-tag", "caller-tag", 5, sip.INFO, Callee, Known, ""},
+		{"callee goes back", "callee-tag", "caller-tag", 4, sip.INFO, Callee, OldCSeq, ""},
 		{"the fork's other callee", "other-callee", "caller-tag", 1, sip.BYE, Callee, Sibling, ""},
 	}
 	for _, s := range steps {
 		if s.establishWith != "" {
 			tab.Established("c", "caller-tag", s.establishWith)
 		}
-		_, side, v := tab.Match("c", s.from, s.to, s.cseq, s.method)
+		d, side, v := tab.Match("c", s.from, s.to, s.cseq, s.method)
 		if v != s.want || (v != Unknown && side != s.side) {
 			t.Errorf("%s: side %d verdict %d, want side %d verdict %d", s.name, side, v, s.side, s.want)
+		}
+		if v == Known && s.method != sip.ACK {
+			tab.Advance(d, side, s.method, s.cseq) // as the proxy does once the request passed
 		}
 	}
 }
@@ -161,4 +166,65 @@ func (t *Table) entryOf(callID, fromTag string) *Dialog {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	return &sh.find(callID, fromTag).d
+}
+
+// TestMatchRecordsNothing: Match only checks; a request refused after it
+// (a forged route set with a huge CSeq) must not raise the CSeq the real
+// party is held to. Advance records, and only upwards.
+func TestMatchRecordsNothing(t *testing.T) {
+	tab := New(nil)
+	tab.Start(member("m1"), "c", "caller-tag", "a", "b")
+	tab.entryOf("c", "caller-tag").CallerCSeq = 1
+	tab.Established("c", "caller-tag", "callee-tag")
+	if _, _, v := tab.Match("c", "caller-tag", "callee-tag", 1_000_000, sip.INFO); v != Known {
+		t.Fatalf("forged INFO: verdict %d, want Known", v)
+	}
+	d, side, v := tab.Match("c", "caller-tag", "callee-tag", 2, sip.BYE)
+	if v != Known {
+		t.Fatalf("the real BYE after a refused request: verdict %d, want Known", v)
+	}
+	tab.Advance(d, side, sip.BYE, 2)
+	tab.Advance(d, side, sip.INFO, 1)
+	if _, _, v := tab.Match("c", "caller-tag", "callee-tag", 1, sip.INFO); v != OldCSeq {
+		t.Errorf("CSeq 1 after 2 was advanced: verdict %d, want OldCSeq (Advance must not go down)", v)
+	}
+}
+
+// TestExpireUnacked: a dialog answered and never acknowledged ends after
+// the limit; one whose ACK came (by Advance, or by Acked when validation
+// is off), an early one, and one answered recently stay.
+func TestExpireUnacked(t *testing.T) {
+	tab := New(nil)
+	clock := time.Unix(1_000_000, 0)
+	tab.now = func() time.Time { return clock }
+	for _, id := range []string{"unacked", "acked", "acked-off", "early", "sibling-ack"} {
+		tab.Start(member("m1"), id, "ft", "a", "b")
+	}
+	for _, id := range []string{"unacked", "acked", "acked-off", "sibling-ack"} {
+		tab.Established(id, "ft", "tt")
+	}
+	d, side, v := tab.Match("acked", "ft", "tt", 1, sip.ACK)
+	if v != Known {
+		t.Fatalf("ACK: verdict %d", v)
+	}
+	tab.Advance(d, side, sip.ACK, 1)
+	tab.Acked("acked-off", "ft", "tt")
+	tab.Acked("sibling-ack", "ft", "other-tt") // a fork's other 2xx: not this dialog's ACK
+	clock = clock.Add(NoAckTimeout - time.Second)
+	tab.Start(member("m1"), "recent", "ft", "a", "b")
+	tab.Established("recent", "ft", "tt")
+	if gone := tab.ExpireUnacked(NoAckTimeout, clock); len(gone) != 0 {
+		t.Fatalf("ended %d dialogs before the limit", len(gone))
+	}
+	clock = clock.Add(2 * time.Second)
+	var ids []string
+	for _, d := range tab.ExpireUnacked(NoAckTimeout, clock) {
+		ids = append(ids, d.CallID)
+	}
+	if got := strings.Join(ids, ","); got != "sibling-ack,unacked" { // same start: sorted by Call-ID
+		t.Errorf("ended %q, want sibling-ack,unacked", got)
+	}
+	if n := tab.Active("m1"); n != 4 {
+		t.Errorf("active on m1: %d, want 4 (acked, acked-off, early, recent)", n)
+	}
 }

@@ -134,7 +134,8 @@ const (
 	Known Verdict = iota + 1
 	// Unknown: no tracked dialog has these Call-ID and tags.
 	Unknown
-	// OldCSeq: the CSeq is not higher than the last one from that party.
+	// OldCSeq: the CSeq is lower than the last one from that party (RFC
+	// 3261 §12.2.2: out of order).
 	OldCSeq
 	// Sibling: the tracked dialog's Call-ID and caller tag with another
 	// tag on the callee's side: a second 2xx of a fork made it (RFC 3261
@@ -142,13 +143,30 @@ const (
 	Sibling
 )
 
+// Acked marks the 2xx of the dialog acknowledged, for an ACK relayed
+// without matching the table (dialog validation off); toTag must be the
+// answered one (not a fork's sibling).
+func (t *Table) Acked(callID, fromTag, toTag string) {
+	sh := t.shardFor(callID)
+	sh.mu.Lock()
+	if e := sh.find(callID, fromTag); e != nil && e.d.Established && e.d.ToTag == toTag {
+		e.d.Acked = true
+	}
+	sh.mu.Unlock()
+}
+
 // Match finds the dialog of an in-dialog request by Call-ID and tags, in
 // either direction, and says which party sent it. While the dialog is
 // early (no 2xx yet), any To tag from the caller matches (PRACK, UPDATE),
 // and so does any From tag from the callee's side (its To tag is the
 // caller's: UPDATE, INFO, BYE from a callee that sent a 1xx).
-// For methods other than ACK and CANCEL the CSeq must be higher than the
-// sender's last one; it is then recorded.
+// For methods other than ACK and CANCEL the CSeq must not be lower than
+// the sender's last one (RFC 3261 §12.2.2). An equal one passes: it is a
+// retransmission whose transaction has ended (after the proxy's
+// transaction linger) or not started yet, and the far end's transaction
+// answers it again. Match records nothing: the caller calls Advance once
+// the request has passed every other check, so that a refused request (a
+// forged route set) cannot raise the CSeq and lock the real party out.
 func (t *Table) Match(callID, fromTag, toTag string, cseq uint32, method sip.RequestMethod) (Dialog, Side, Verdict) {
 	sh := t.shardFor(callID)
 	sh.mu.Lock()
@@ -183,11 +201,37 @@ func (t *Table) Match(callID, fromTag, toTag string, cseq uint32, method sip.Req
 	if side == Callee {
 		last = &e.d.CalleeCSeq
 	}
-	if *last != 0 && cseq <= *last {
+	if *last != 0 && cseq < *last {
 		return e.d, side, OldCSeq
 	}
-	*last = cseq
 	return e.d, side, Known
+}
+
+// Advance records a request of dialog d that passed every check: an ACK
+// from the caller marks the 2xx acknowledged (ExpireUnacked); another
+// method's cseq becomes the last CSeq side sent, when it is higher than
+// the one recorded. A dialog that has ended meanwhile is left alone.
+func (t *Table) Advance(d Dialog, side Side, method sip.RequestMethod, cseq uint32) {
+	sh := t.shardFor(d.CallID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e := sh.find(d.CallID, d.FromTag)
+	switch {
+	case e == nil, method == sip.CANCEL:
+		return
+	case method == sip.ACK:
+		e.d.Acked = e.d.Acked || (side == Caller && e.d.Established)
+		return
+	case side == Callee && !e.d.Established:
+		return // early: a fork's callees each count their own (see Match)
+	}
+	last := &e.d.CallerCSeq
+	if side == Callee {
+		last = &e.d.CalleeCSeq
+	}
+	if cseq > *last {
+		*last = cseq
+	}
 }
 
 func cseqOf(req *sip.Request) uint32 {

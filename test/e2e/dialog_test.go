@@ -41,9 +41,10 @@ func startDialogProxy(t *testing.T, boxIP, proxyExtra string) (caller, box *rawU
 }
 
 // TestDialogValidation: an in-dialog request for a dialog the proxy does
-// not know gets 481 and is never relayed; a forged route set gets 403; a
-// CSeq that does not increase gets 400; the real BYE goes through and the
-// dialog is then unknown.
+// not know gets 481 and is never relayed; a forged route set gets 403 and
+// does not move the dialog's CSeq; a CSeq equal to the last is relayed (a
+// late retransmission), a lower one gets 500; the real BYE goes through and
+// the dialog is then unknown.
 func TestDialogValidation(t *testing.T) {
 	caller, box, proxy := startDialogProxy(t, "127.0.0.1", "")
 	own := "<sip:" + proxy + ";lr>"
@@ -56,6 +57,8 @@ func TestDialogValidation(t *testing.T) {
 	}
 
 	cd, bd := rawCall(t, caller, box, proxy, "bob")
+	next := cd.cseq
+	cd.cseq += 1000 // a forged request's CSeq must not lock the caller out
 	for name, routes := range map[string][]string{
 		"a foreign first Route":    {"<sip:127.0.0.1:9;lr>"},
 		"a Route added after ours": {own, "<sip:127.0.0.1:9;lr>"},
@@ -65,11 +68,22 @@ func TestDialogValidation(t *testing.T) {
 			t.Errorf("INFO with %s: %d, want 403", name, got)
 		}
 	}
-	cd.cseq-- // the next request repeats the last CSeq
-	caller.send(t, proxy, cd.request("INFO", nil, nil))
-	if got := caller.final(t, sip.INFO, 10*time.Second).StatusCode; got != 400 {
-		t.Errorf("INFO with a CSeq that did not increase: %d, want 400", got)
+	cd.cseq = next + 1 // the next real INFO: above the INVITE's, far below the forged ones
+	if got := transact(t, cd, sip.INFO, box, 200); got != 200 {
+		t.Errorf("INFO after refused forged ones: %d, want 200 (a refused request raised the CSeq)", got)
 	}
+	// The same CSeq again, as a retransmission arriving after the proxy's
+	// transaction ended would: relayed (the box's transaction answers).
+	cd.cseq--
+	if got := transact(t, cd, sip.INFO, box, 200); got != 200 {
+		t.Errorf("INFO repeating the last CSeq: %d, want 200", got)
+	}
+	cd.cseq -= 2 // lower than the last: out of order (RFC 3261 §12.2.2)
+	caller.send(t, proxy, cd.request("INFO", nil, nil))
+	if got := caller.final(t, sip.INFO, 10*time.Second).StatusCode; got != 500 {
+		t.Errorf("INFO with a lower CSeq: %d, want 500", got)
+	}
+	cd.cseq += 2
 	if got := transact(t, bd, sip.INFO, caller, 200); got != 200 {
 		t.Errorf("INFO from the box: %d, want 200", got)
 	}
