@@ -76,7 +76,8 @@ func fastCall(call ast.CallExpr) (boolFn, bool) {
 	switch {
 	case fn == operators.LogicalNot && len(args) == 1:
 		return fastBools(args, func(x []boolFn) boolFn {
-			return func(c *evalContext) bool { return !x[0](c) }
+			x0 := x[0]
+			return func(c *evalContext) bool { return !x0(c) }
 		})
 	case fn == operators.LogicalAnd && len(args) == 2:
 		return fastBools(args, func(x []boolFn) boolFn {
