@@ -42,7 +42,7 @@ func TestRuntimeDoesNotDependOnThePolicyLanguage(t *testing.T) {
 func TestConcernsDoNotDependOnTheWiring(t *testing.T) {
 	forbidden := []string{module + "runtime", module + "runtime/admin", module + "runtime/metrics",
 		module + "runtime/probe", module + "runtime/state"}
-	for _, pkg := range []string{"sipmsg", "intake", "forward", "target", "dialog", "stubs", "registrar", "fork"} {
+	for _, pkg := range []string{"sipmsg", "intake", "forward", "target", "dialog", "stubs", "registrar", "fork", "digest"} {
 		for _, dep := range deps(t, module+"runtime/"+pkg) {
 			for _, f := range forbidden {
 				if dep == f {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/digest"
 )
 
 // Challenge headers: a REGISTER is challenged by the registrar with 401 and
@@ -49,28 +50,23 @@ func (s *Service) Challenge(a *graph.Auth, src netip.Addr, stale bool) []string 
 	return out
 }
 
-func challengeValue(realm, nonce string, alg Algorithm, stale bool) string {
-	var b strings.Builder
-	b.Grow(len(realm) + len(nonce) + 80)
-	b.WriteString(`Digest realm="`)
-	b.WriteString(realm)
-	b.WriteString(`", nonce="`)
-	b.WriteString(nonce)
-	b.WriteString(`", algorithm=`)
-	b.WriteString(alg.String())
-	b.WriteString(`, qop="auth"`)
-	if stale {
-		b.WriteString(`, stale=true`)
-	}
-	return b.String()
+// qopAuth is the qop every challenge offers, shared so that building one
+// allocates only its text.
+var qopAuth = []string{"auth"}
+
+// challengeValue formats one challenge header value: realm, nonce,
+// algorithm, qop="auth" and, for a stale nonce, stale=true.
+func challengeValue(realm, nonce string, alg digest.Algorithm, stale bool) string {
+	ch := digest.Challenge{Realm: realm, Nonce: nonce, Algorithm: alg.String(), QOP: qopAuth, Stale: stale}
+	return ch.String()
 }
 
 // offered lists the algorithms a's challenges offer, strongest first.
-func offered(a *graph.Auth) []Algorithm {
+func offered(a *graph.Auth) []digest.Algorithm {
 	if len(a.Algorithms) == 0 {
 		return defaultAlgorithms
 	}
-	out := make([]Algorithm, 0, len(a.Algorithms))
+	out := make([]digest.Algorithm, 0, len(a.Algorithms))
 	for _, s := range a.Algorithms {
 		if alg, ok := parseAlgorithm(s); ok {
 			out = append(out, alg)
@@ -79,7 +75,7 @@ func offered(a *graph.Auth) []Algorithm {
 	return out
 }
 
-var defaultAlgorithms = []Algorithm{SHA256, MD5}
+var defaultAlgorithms = []digest.Algorithm{digest.SHA256, digest.MD5}
 
 // RetryAfter renders a Retry-After value in whole seconds (at least 1).
 func RetryAfter(d time.Duration) string {

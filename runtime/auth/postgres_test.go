@@ -10,6 +10,7 @@ import (
 
 	"github.com/sipfront/sipfront/compiler/graph"
 	"github.com/sipfront/sipfront/internal/pgtest"
+	"github.com/sipfront/sipfront/runtime/digest"
 )
 
 const credentialsQuery = "SELECT ha1, ha1_sha256 FROM subscriber WHERE username = $1 AND domain = $2"
@@ -19,7 +20,7 @@ func seedSubscribers(s *pgtest.Server, n int) {
 	s.Exec("CREATE TABLE subscriber (username text, domain text, ha1 text NOT NULL, ha1_sha256 text, PRIMARY KEY (username, domain))")
 	for i := 0; i < n; i++ {
 		u := fmt.Sprintf("user%03d", i)
-		s.Exec("INSERT INTO subscriber VALUES ($1, $2, $3, $4)", u, realm, HA1(MD5, u, realm, "pw-"+u), HA1(SHA256, u, realm, "pw-"+u))
+		s.Exec("INSERT INTO subscriber VALUES ($1, $2, $3, $4)", u, realm, digest.HA1(digest.MD5, u, realm, "pw-"+u), digest.HA1(digest.SHA256, u, realm, "pw-"+u))
 	}
 }
 
@@ -59,7 +60,7 @@ func TestPostgresStore(t *testing.T) {
 			for i := 0; i < 50; i++ {
 				u := fmt.Sprintf("user%03d", (g*50+i)%100)
 				cred, found, err := store.Lookup(ctx, u, realm)
-				if err != nil || !found || cred.MD5 != HA1(MD5, u, realm, "pw-"+u) || cred.SHA256 != HA1(SHA256, u, realm, "pw-"+u) {
+				if err != nil || !found || cred.MD5 != digest.HA1(digest.MD5, u, realm, "pw-"+u) || cred.SHA256 != digest.HA1(digest.SHA256, u, realm, "pw-"+u) {
 					errs <- fmt.Errorf("%s: found %v, %+v, %v", u, found, cred, err)
 				}
 			}
@@ -86,7 +87,7 @@ func TestPostgresStore(t *testing.T) {
 	}
 
 	// A thousand concurrent lookups of one uncached user: one query.
-	srv.Exec("INSERT INTO subscriber VALUES ('hot', $1, $2, NULL)", realm, HA1(MD5, "hot", realm, "pw"))
+	srv.Exec("INSERT INTO subscriber VALUES ('hot', $1, $2, NULL)", realm, digest.HA1(digest.MD5, "hot", realm, "pw"))
 	srv.Exec("SELECT pg_stat_statements_reset()")
 	start := make(chan struct{})
 	var hot sync.WaitGroup
@@ -132,7 +133,7 @@ func TestPostgresStore(t *testing.T) {
 
 	// It starts again: the store recovers without a restart.
 	srv.Start()
-	srv.Exec("INSERT INTO subscriber VALUES ('uncached', $1, $2, NULL)", realm, HA1(MD5, "uncached", realm, "pw"))
+	srv.Exec("INSERT INTO subscriber VALUES ('uncached', $1, $2, NULL)", realm, digest.HA1(digest.MD5, "uncached", realm, "pw"))
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		c.add(downBackoff) // the backoff after the failure runs on the store's clock
@@ -167,7 +168,7 @@ func TestPostgresService(t *testing.T) {
 		t.Fatalf("ping: %v", errs)
 	}
 	login := func(u string) graph.AuthVerdict {
-		cl := client{user: u, password: "pw-" + u, alg: SHA256}
+		cl := client{user: u, password: "pw-" + u, alg: digest.SHA256}
 		nonce := nonceOf(t, s, a, phone)
 		return s.Authenticate(a, request("REGISTER", "", u, cl.answer(nonce, "REGISTER", "sip:example.com"), phone))
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/digest"
 )
 
 // FailReason is why an answer to a challenge failed; metrics count each.
@@ -123,7 +124,7 @@ func NewService(o Options) (*Service, error) {
 	}
 	s := &Service{nonces: NewNonces(o.Secret),
 		now: o.Now, log: o.Logger, opts: o, pgs: make(map[graph.ID]pgEntry)}
-	s.dummy = Credential{MD5: HA1(MD5, "dummy", "dummy", string(o.Secret)), SHA256: HA1(SHA256, "dummy", "dummy", string(o.Secret))}
+	s.dummy = Credential{MD5: digest.HA1(digest.MD5, "dummy", "dummy", string(o.Secret)), SHA256: digest.HA1(digest.SHA256, "dummy", "dummy", string(o.Secret))}
 	empty := map[graph.ID]Store{}
 	s.stores.Store(&empty)
 	noThrottles := map[graph.ID]*Throttle{}
@@ -252,10 +253,10 @@ func (s *Service) Authenticate(a *graph.Auth, req *graph.Request) graph.AuthVerd
 	if req.Headers != nil {
 		h, present = req.Headers.Header(CredentialsHeader(req.Method))
 	}
-	var ans Answer
+	var ans digest.Credentials
 	ok := false
 	if present {
-		ans, ok = ParseAnswer(h)
+		ans, ok = digest.ParseCredentials(h)
 	}
 	now := s.now()
 	src := req.Source.IP
@@ -290,7 +291,7 @@ var blockedReason = map[string]string{"source": "source blocked", "user": "user 
 // cannot fill the cache or load the database). Every failure of the answer
 // itself (user, password, nonce) then does one response hash and gets the
 // same challenge: an unknown user costs what a wrong password costs.
-func (s *Service) verify(a *graph.Auth, th *Throttle, req *graph.Request, ans *Answer, now time.Time) graph.AuthVerdict {
+func (s *Service) verify(a *graph.Auth, th *Throttle, req *graph.Request, ans *digest.Credentials, now time.Time) graph.AuthVerdict {
 	src := req.Source.IP
 	key, issued, nst := s.nonces.Check(ans.Nonce, a.Realm, src, now, a.NonceTTL)
 	counts := nst == nonceOK
@@ -313,7 +314,7 @@ func (s *Service) verify(a *graph.Auth, th *Throttle, req *graph.Request, ans *A
 			cred, found = c, true
 		}
 	}
-	match := responseMatches(alg, cred.ha1(alg), req.Method, ans)
+	match := digest.Verify(alg, cred.ha1(alg), req.Method, ans)
 	switch {
 	case nst == nonceBad:
 		return s.fail(a, th, src, ans.Username, now, FailBadNonce, false)
@@ -351,7 +352,7 @@ func ownIdentity(req *graph.Request, user, realm string) bool {
 	return is(req.From) && (req.Method != "REGISTER" || is(req.To))
 }
 
-func offers(a *graph.Auth, alg Algorithm) bool {
+func offers(a *graph.Auth, alg digest.Algorithm) bool {
 	for _, o := range offered(a) {
 		if o == alg {
 			return true

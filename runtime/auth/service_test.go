@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/digest"
 )
 
 // clock is a settable test clock.
@@ -34,10 +35,10 @@ const realm = "example.com"
 func testGraph() *graph.Graph {
 	creds := &graph.Credentials{ID: "credentials.subs", Name: "subs", CacheTTL: time.Hour,
 		Entries: map[string]string{
-			"alice@example.com": HA1(MD5, "alice", realm, "secret"),
-			"bob@example.com":   HA1(MD5, "bob", realm, "hunter2"),
+			"alice@example.com": digest.HA1(digest.MD5, "alice", realm, "secret"),
+			"bob@example.com":   digest.HA1(digest.MD5, "bob", realm, "hunter2"),
 		},
-		EntriesSHA256: map[string]string{"alice@example.com": HA1(SHA256, "alice", realm, "secret")},
+		EntriesSHA256: map[string]string{"alice@example.com": digest.HA1(digest.SHA256, "alice", realm, "secret")},
 	}
 	a := &graph.Auth{ID: "auth.endpoints", Name: "endpoints", Credentials: creds, Realm: realm,
 		CheckFrom: true, NonceTTL: 5 * time.Minute, MaxFailures: 5, FailureWindow: time.Minute, Block: 15 * time.Minute}
@@ -62,7 +63,7 @@ func newTestService(t testing.TB) (*Service, *graph.Auth, *clock) {
 // client answers challenges as a phone would.
 type client struct {
 	user, password string
-	alg            Algorithm
+	alg            digest.Algorithm
 	nc             int
 }
 
@@ -70,9 +71,9 @@ type client struct {
 func (c *client) answer(nonce, method, uri string) string {
 	c.nc++
 	nc := fmt.Sprintf("%08x", c.nc)
-	a := Answer{Username: c.user, Realm: realm, Nonce: nonce, URI: uri, NC: nc, CNonce: "c0ffee", QOP: "auth"}
+	a := digest.Credentials{Username: c.user, Realm: realm, Nonce: nonce, URI: uri, NC: nc, CNonce: "c0ffee", QOP: "auth"}
 	var dst [64]byte
-	resp, _ := expectedResponse(c.alg, &dst, HA1(c.alg, c.user, realm, c.password), method, &a)
+	resp := digest.Response(&dst, c.alg, digest.HA1(c.alg, c.user, realm, c.password), method, &a)
 	return fmt.Sprintf(`Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", algorithm=%s, cnonce="c0ffee", qop=auth, nc=%s`,
 		c.user, realm, nonce, uri, resp, c.alg, nc)
 }
@@ -115,21 +116,21 @@ func TestAuthenticate(t *testing.T) {
 		reason  string
 		counter func(s *Service) uint64
 	}{
-		{name: "md5 right", cl: client{user: "alice", password: "secret", alg: MD5}, want: graph.AuthOK},
-		{name: "sha-256 right", cl: client{user: "alice", password: "secret", alg: SHA256}, want: graph.AuthOK},
-		{name: "register", cl: client{user: "bob", password: "hunter2", alg: MD5}, method: "REGISTER", from: "bob", want: graph.AuthOK},
-		{name: "wrong password", cl: client{user: "alice", password: "guess", alg: MD5}, want: graph.AuthChallenge, reason: "wrong credentials",
+		{name: "md5 right", cl: client{user: "alice", password: "secret", alg: digest.MD5}, want: graph.AuthOK},
+		{name: "sha-256 right", cl: client{user: "alice", password: "secret", alg: digest.SHA256}, want: graph.AuthOK},
+		{name: "register", cl: client{user: "bob", password: "hunter2", alg: digest.MD5}, method: "REGISTER", from: "bob", want: graph.AuthOK},
+		{name: "wrong password", cl: client{user: "alice", password: "guess", alg: digest.MD5}, want: graph.AuthChallenge, reason: "wrong credentials",
 			counter: func(s *Service) uint64 { return s.Counters.Failures(FailWrongPassword) }},
-		{name: "unknown user", cl: client{user: "mallory", password: "guess", alg: MD5}, from: "mallory", want: graph.AuthChallenge, reason: "wrong credentials",
+		{name: "unknown user", cl: client{user: "mallory", password: "guess", alg: digest.MD5}, from: "mallory", want: graph.AuthChallenge, reason: "wrong credentials",
 			counter: func(s *Service) uint64 { return s.Counters.Failures(FailUnknownUser) }},
-		{name: "sha-256 without its HA1", cl: client{user: "bob", password: "hunter2", alg: SHA256}, from: "bob", want: graph.AuthChallenge, reason: "wrong credentials"},
-		{name: "uri of another request", cl: client{user: "alice", password: "secret", alg: MD5}, uri: "sip:200@example.com", want: graph.AuthChallenge, reason: "uri_mismatch",
+		{name: "sha-256 without its HA1", cl: client{user: "bob", password: "hunter2", alg: digest.SHA256}, from: "bob", want: graph.AuthChallenge, reason: "wrong credentials"},
+		{name: "uri of another request", cl: client{user: "alice", password: "secret", alg: digest.MD5}, uri: "sip:200@example.com", want: graph.AuthChallenge, reason: "uri_mismatch",
 			counter: func(s *Service) uint64 { return s.Counters.Failures(FailURI) }},
-		{name: "uri with params and default port", cl: client{user: "alice", password: "secret", alg: MD5}, uri: "sip:100@EXAMPLE.com:5060;transport=udp", want: graph.AuthOK},
-		{name: "stale nonce", cl: client{user: "alice", password: "secret", alg: MD5}, before: func(c *clock) { c.add(6 * time.Minute) }, want: graph.AuthStale,
+		{name: "uri with params and default port", cl: client{user: "alice", password: "secret", alg: digest.MD5}, uri: "sip:100@EXAMPLE.com:5060;transport=udp", want: graph.AuthOK},
+		{name: "stale nonce", cl: client{user: "alice", password: "secret", alg: digest.MD5}, before: func(c *clock) { c.add(6 * time.Minute) }, want: graph.AuthStale,
 			counter: func(s *Service) uint64 { return s.Counters.Stale.Load() }},
-		{name: "stale nonce, wrong password", cl: client{user: "alice", password: "guess", alg: MD5}, before: func(c *clock) { c.add(6 * time.Minute) }, want: graph.AuthChallenge},
-		{name: "from spoofing", cl: client{user: "alice", password: "secret", alg: MD5}, from: "bob", want: graph.AuthForbidden,
+		{name: "stale nonce, wrong password", cl: client{user: "alice", password: "guess", alg: digest.MD5}, before: func(c *clock) { c.add(6 * time.Minute) }, want: graph.AuthChallenge},
+		{name: "from spoofing", cl: client{user: "alice", password: "secret", alg: digest.MD5}, from: "bob", want: graph.AuthForbidden,
 			counter: func(s *Service) uint64 { return s.Counters.Forbidden.Load() }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -175,7 +176,7 @@ func TestNoCredentialsIsChallenged(t *testing.T) {
 // address-of-record (To) even with its own From.
 func TestRegisterOtherAOR(t *testing.T) {
 	s, a, _ := newTestService(t)
-	cl := client{user: "alice", password: "secret", alg: MD5}
+	cl := client{user: "alice", password: "secret", alg: digest.MD5}
 	nonce := nonceOf(t, s, a, phone)
 	r := request("REGISTER", "", "alice", cl.answer(nonce, "REGISTER", "sip:example.com"), phone)
 	r.To = graph.URI{Scheme: "sip", User: "bob", Host: realm}
@@ -186,7 +187,7 @@ func TestRegisterOtherAOR(t *testing.T) {
 
 func TestReplayedNC(t *testing.T) {
 	s, a, _ := newTestService(t)
-	cl := client{user: "alice", password: "secret", alg: MD5}
+	cl := client{user: "alice", password: "secret", alg: digest.MD5}
 	nonce := nonceOf(t, s, a, phone)
 	first := cl.answer(nonce, "INVITE", "sip:100@example.com")
 	if v := s.Authenticate(a, request("INVITE", "100", "alice", first, phone)); v.Outcome != graph.AuthOK {
@@ -208,7 +209,7 @@ func TestReplayedNC(t *testing.T) {
 
 func TestNonceBoundToSource(t *testing.T) {
 	s, a, _ := newTestService(t)
-	cl := client{user: "alice", password: "secret", alg: MD5}
+	cl := client{user: "alice", password: "secret", alg: digest.MD5}
 	nonce := nonceOf(t, s, a, phone)
 	other := netip.MustParseAddr("2001:db8::7")
 	v := s.Authenticate(a, request("INVITE", "100", "alice", cl.answer(nonce, "INVITE", "sip:100@example.com"), other))
@@ -233,7 +234,7 @@ func TestNonceBoundToSource(t *testing.T) {
 func TestEnumerationProof(t *testing.T) {
 	s, a, _ := newTestService(t)
 	var verdicts []graph.AuthVerdict
-	for _, cl := range []client{{user: "alice", password: "guess", alg: MD5}, {user: "mallory", password: "guess", alg: MD5}} {
+	for _, cl := range []client{{user: "alice", password: "guess", alg: digest.MD5}, {user: "mallory", password: "guess", alg: digest.MD5}} {
 		nonce := nonceOf(t, s, a, phone)
 		verdicts = append(verdicts, s.Authenticate(a, request("INVITE", "100", cl.user, cl.answer(nonce, "INVITE", "sip:100@example.com"), phone)))
 	}
@@ -250,7 +251,7 @@ func TestEnumerationProof(t *testing.T) {
 
 func TestThrottle(t *testing.T) {
 	s, a, c := newTestService(t)
-	wrong := client{user: "alice", password: "guess", alg: MD5}
+	wrong := client{user: "alice", password: "guess", alg: digest.MD5}
 	try := func(cl *client, src netip.Addr) graph.AuthVerdict {
 		nonce := nonceOf(t, s, a, src)
 		return s.Authenticate(a, request("INVITE", "100", cl.user, cl.answer(nonce, "INVITE", "sip:100@example.com"), src))
@@ -261,13 +262,13 @@ func TestThrottle(t *testing.T) {
 		}
 	}
 	// Over the limit: even the right password is refused without a lookup.
-	right := client{user: "bob", password: "hunter2", alg: MD5}
+	right := client{user: "bob", password: "hunter2", alg: digest.MD5}
 	if v := try(&right, phone); v.Outcome != graph.AuthThrottled || v.Reason != "source blocked" {
 		t.Fatalf("after %d failures: %+v", a.MaxFailures, v)
 	}
 	// alice is blocked as a user, from anywhere.
 	elsewhere := netip.MustParseAddr("198.51.100.99")
-	alice := client{user: "alice", password: "secret", alg: MD5}
+	alice := client{user: "alice", password: "secret", alg: digest.MD5}
 	if v := try(&alice, elsewhere); v.Outcome != graph.AuthThrottled || v.Reason != "user blocked" {
 		t.Fatalf("user block: %+v", v)
 	}
@@ -340,7 +341,7 @@ func TestThrottleBoundedMemory(t *testing.T) {
 func TestReplayBoundedMemory(t *testing.T) {
 	s, a, c := newTestService(t)
 	s.replay.Store(NewReplay(replayShards * 16))
-	cl := client{user: "alice", password: "secret", alg: MD5}
+	cl := client{user: "alice", password: "secret", alg: digest.MD5}
 	first := nonceOf(t, s, a, phone)
 	if v := s.Authenticate(a, request("INVITE", "100", "alice", cl.answer(first, "INVITE", "sip:100@example.com"), phone)); v.Outcome != graph.AuthOK {
 		t.Fatal(v)
@@ -348,7 +349,7 @@ func TestReplayBoundedMemory(t *testing.T) {
 	for i := 0; i < 5000; i++ {
 		c.add(time.Millisecond)
 		n := nonceOf(t, s, a, phone)
-		other := client{user: "alice", password: "secret", alg: MD5}
+		other := client{user: "alice", password: "secret", alg: digest.MD5}
 		s.Authenticate(a, request("INVITE", "100", "alice", other.answer(n, "INVITE", "sip:100@example.com"), phone))
 	}
 	if n := s.replay.Load().Len(); n > replayShards*16 {
@@ -387,14 +388,14 @@ func TestReloadKeepsState(t *testing.T) {
 	th.Fail(phone, "", c.now())
 	g := testGraph()
 	g.Auth[0].MaxFailures = 2
-	g.Credentials[0].Entries["carol@example.com"] = HA1(MD5, "carol", realm, "pw")
+	g.Credentials[0].Entries["carol@example.com"] = digest.HA1(digest.MD5, "carol", realm, "pw")
 	if err := s.Reload(g); err != nil {
 		t.Fatal(err)
 	}
 	if s.Throttle(a.ID) != th || th.Settings().MaxFailures != 2 || len(th.List(c.now())) != 1 {
 		t.Fatalf("throttle after reload: same %v, settings %+v, entries %v", s.Throttle(a.ID) == th, th.Settings(), th.List(c.now()))
 	}
-	cl := client{user: "carol", password: "pw", alg: MD5}
+	cl := client{user: "carol", password: "pw", alg: digest.MD5}
 	nonce := nonceOf(t, s, g.Auth[0], phone)
 	if v := s.Authenticate(g.Auth[0], request("INVITE", "100", "carol", cl.answer(nonce, "INVITE", "sip:100@example.com"), phone)); v.Outcome != graph.AuthOK {
 		t.Fatalf("user added by the reload: %+v", v)
@@ -416,7 +417,7 @@ func TestOnlyProvenFailuresCount(t *testing.T) {
 	elsewhere := netip.MustParseAddr("198.51.100.7")
 	foreign := nonceOf(t, s, a, elsewhere) // the attacker's own nonce
 	forged := strings.Repeat("ab", nonceHex/2)
-	wrong := client{user: "alice", password: "guess", alg: MD5}
+	wrong := client{user: "alice", password: "guess", alg: digest.MD5}
 	spoofed := []string{
 		wrong.answer(forged, "INVITE", "sip:100@example.com"),
 		wrong.answer(foreign, "INVITE", "sip:100@example.com"),
@@ -435,7 +436,7 @@ func TestOnlyProvenFailuresCount(t *testing.T) {
 	if n := th.Len(); n != 0 {
 		t.Fatalf("spoofed answers were counted: %+v", th.List(c.now()))
 	}
-	alice := client{user: "alice", password: "secret", alg: MD5}
+	alice := client{user: "alice", password: "secret", alg: digest.MD5}
 	if v := s.Authenticate(a, request("INVITE", "100", "alice", alice.answer(nonceOf(t, s, a, phone), "INVITE", "sip:100@example.com"), phone)); v.Outcome != graph.AuthOK {
 		t.Fatalf("the victim after the spoofed flood: %+v", v)
 	}
@@ -472,12 +473,12 @@ func TestBadNonceCostsNoLookup(t *testing.T) {
 	s, a, c := newTestService(t)
 	cs := &countingStore{Store: (*s.stores.Load())[a.Credentials.ID]}
 	s.stores.Store(&map[graph.ID]Store{a.Credentials.ID: cs})
-	alice := client{user: "alice", password: "secret", alg: MD5}
+	alice := client{user: "alice", password: "secret", alg: digest.MD5}
 	forged := strings.Repeat("ab", nonceHex/2)
 	for i, h := range []string{
 		alice.answer(forged, "INVITE", "sip:100@example.com"),
 		alice.answer(nonceOf(t, s, a, netip.MustParseAddr("198.51.100.7")), "INVITE", "sip:100@example.com"),
-		(&client{user: "random1234", password: "x", alg: MD5}).answer(forged, "INVITE", "sip:100@example.com"),
+		(&client{user: "random1234", password: "x", alg: digest.MD5}).answer(forged, "INVITE", "sip:100@example.com"),
 	} {
 		if v := s.Authenticate(a, request("INVITE", "100", "alice", h, phone)); v.Outcome != graph.AuthChallenge || v.Reason != "bad_nonce" {
 			t.Fatalf("answer %d: %+v", i, v)

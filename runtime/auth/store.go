@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/digest"
 )
 
 // Credential is what a store keeps for one user and domain: the hex HA1 of
@@ -16,8 +17,8 @@ type Credential struct {
 }
 
 // ha1 returns the HA1 for alg.
-func (c Credential) ha1(alg Algorithm) string {
-	if alg == SHA256 {
+func (c Credential) ha1(alg digest.Algorithm) string {
+	if alg == digest.SHA256 {
 		return c.SHA256
 	}
 	return c.MD5

@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipfront/sipfront/runtime/digest"
 )
 
 // Authorize answers a carrier's digest challenge (a 401 or 407 to the
@@ -25,17 +27,17 @@ func (it *Iterator) Authorize(fwd *sip.Request, res *sip.Response) *sip.Request 
 		return nil
 	}
 	it.authSent = true
-	h := res.GetHeader(ChallengeHeader(res.StatusCode))
+	h := res.GetHeader(digest.ChallengeHeader(res.StatusCode))
 	if h == nil {
 		return nil
 	}
-	ch, err := ParseChallenge(h.Value())
+	ch, err := digest.ParseChallenge(h.Value())
 	if err != nil {
 		return nil
 	}
 	cseq := fwd.CSeq()
-	value, err := Authorization(ch, Answer{Username: c.Auth.Username, Password: c.Auth.Password,
-		Method: string(fwd.Method), URI: fwd.Recipient.String(), CNonce: NewCNonce(), NC: 1})
+	value, err := digest.Authorization(ch, digest.Answer{Username: c.Auth.Username, Password: c.Auth.Password,
+		Method: string(fwd.Method), URI: fwd.Recipient.String(), CNonce: digest.NewCNonce(), NC: 1})
 	if err != nil || cseq == nil {
 		return nil
 	}
@@ -54,7 +56,7 @@ func (it *Iterator) Authorize(fwd *sip.Request, res *sip.Response) *sip.Request 
 		}
 		out.AppendHeader(hd)
 	}
-	out.AppendHeader(sip.NewHeader(AuthorizationHeader(res.StatusCode), value))
+	out.AppendHeader(sip.NewHeader(digest.AuthorizationHeader(res.StatusCode), value))
 	out.SetBody(fwd.Body())
 	out.SetTransport(fwd.Transport())
 	out.SetSource(fwd.Source())

@@ -11,6 +11,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipfront/sipfront/compiler/graph"
+	"github.com/sipfront/sipfront/runtime/digest"
 )
 
 // Sender sends a request of the proxy's own (REGISTER, OPTIONS) to a
@@ -157,17 +158,17 @@ func (r *Registrant) register(ctx context.Context, c *graph.Carrier, callID sip.
 		return 0, fmt.Errorf("REGISTER: %w", err)
 	}
 	if res.StatusCode == 401 || res.StatusCode == 407 {
-		ch, err := ParseChallenge(headerValue(res, ChallengeHeader(res.StatusCode)))
+		ch, err := digest.ParseChallenge(headerValue(res, digest.ChallengeHeader(res.StatusCode)))
 		if err != nil {
 			return 0, fmt.Errorf("REGISTER challenge: %w", err)
 		}
 		req = r.newRegister(c, callID, tag, cseq)
-		value, err := Authorization(ch, Answer{Username: c.Auth.Username, Password: c.Auth.Password,
-			Method: "REGISTER", URI: req.Recipient.String(), CNonce: NewCNonce(), NC: 1})
+		value, err := digest.Authorization(ch, digest.Answer{Username: c.Auth.Username, Password: c.Auth.Password,
+			Method: "REGISTER", URI: req.Recipient.String(), CNonce: digest.NewCNonce(), NC: 1})
 		if err != nil {
 			return 0, fmt.Errorf("REGISTER challenge: %w", err)
 		}
-		req.AppendHeader(sip.NewHeader(AuthorizationHeader(res.StatusCode), value))
+		req.AppendHeader(sip.NewHeader(digest.AuthorizationHeader(res.StatusCode), value))
 		if res, err = r.send.Send(ctx, c, req); err != nil {
 			return 0, fmt.Errorf("REGISTER: %w", err)
 		}
