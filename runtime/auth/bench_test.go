@@ -153,3 +153,32 @@ func BenchmarkFullTables(b *testing.B) {
 		}
 	})
 }
+
+// TestAuthenticateAllocatesNothing: verifying a good answer allocates
+// nothing, with the default algorithms and with a stage that lists its own
+// (which once built a slice per request).
+func TestAuthenticateAllocatesNothing(t *testing.T) {
+	for _, algs := range [][]string{nil, {"SHA-256", "MD5"}} {
+		s, a, _ := newTestService(t)
+		a.Algorithms = algs
+		if err := s.Reload(&graph.Graph{Credentials: []*graph.Credentials{a.Credentials}, Auth: []*graph.Auth{a}}); err != nil {
+			t.Fatal(err)
+		}
+		cl := client{user: "alice", password: "secret", alg: digest.MD5}
+		nonce := nonceOf(t, s, a, phone)
+		reqs := make([]*graph.Request, 110)
+		for i := range reqs {
+			reqs[i] = request("INVITE", "100", "alice", cl.answer(nonce, "INVITE", "sip:100@example.com"), phone)
+		}
+		i := 0
+		allocs := testing.AllocsPerRun(100, func() {
+			if v := s.Authenticate(a, reqs[i]); v.Outcome != graph.AuthOK {
+				t.Fatalf("algorithms %v: %+v", algs, v)
+			}
+			i++
+		})
+		if allocs != 0 {
+			t.Errorf("algorithms %v: %.1f allocations per verification, want 0", algs, allocs)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -352,9 +353,15 @@ func ownIdentity(req *graph.Request, user, realm string) bool {
 	return is(req.From) && (req.Method != "REGISTER" || is(req.To))
 }
 
+// offers reports whether stage a offers alg. It reads a.Algorithms in
+// place rather than through offered, which builds a slice: this runs for
+// every request with credentials.
 func offers(a *graph.Auth, alg digest.Algorithm) bool {
-	for _, o := range offered(a) {
-		if o == alg {
+	if len(a.Algorithms) == 0 {
+		return slices.Contains(defaultAlgorithms, alg)
+	}
+	for _, s := range a.Algorithms {
+		if o, ok := parseAlgorithm(s); ok && o == alg {
 			return true
 		}
 	}
