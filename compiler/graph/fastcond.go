@@ -2,7 +2,6 @@ package graph
 
 import (
 	"strings"
-	"unsafe"
 
 	"github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/operators"
@@ -197,7 +196,7 @@ func fastMatches(target, pattern ast.Expr) (boolFn, bool) {
 func fastIn(x, in ast.Expr) (boolFn, bool) {
 	if in.Kind() == ast.SelectKind {
 		sel := in.AsSelect()
-		off, ok := uriOffsets[identName(sel.Operand())]
+		uri, ok := uriVars[identName(sel.Operand())]
 		if !ok || sel.IsTestOnly() || sel.FieldName() != "params" {
 			return nil, false
 		}
@@ -206,7 +205,7 @@ func fastIn(x, in ast.Expr) (boolFn, bool) {
 			return nil, false
 		}
 		return func(c *evalContext) bool {
-			_, found := (*URI)(unsafe.Add(unsafe.Pointer(c.req), off)).Params.Get(name(c))
+			_, found := uri(c.req).Params.Get(name(c))
 			return found
 		}, true
 	}
@@ -307,8 +306,8 @@ func fastStr(e ast.Expr) (strFn, bool) {
 			return func(*evalContext) string { return k }, true
 		}
 	case ast.IdentKind:
-		if off, ok := stringVarOffsets[e.AsIdent()]; ok {
-			return stringAt(off), true
+		if get, ok := stringVars[e.AsIdent()]; ok {
+			return stringOf(get), true
 		}
 	case ast.SelectKind:
 		sel := e.AsSelect()
@@ -319,8 +318,8 @@ func fastStr(e ast.Expr) (strFn, bool) {
 		if path == "source.ip" {
 			return func(c *evalContext) string { return c.req.Source.IP.String() }, true
 		}
-		if off, ok := stringFieldOffsets[path]; ok {
-			return stringAt(off), true
+		if get, ok := stringFields[path]; ok {
+			return stringOf(get), true
 		}
 	case ast.CallKind:
 		call := e.AsCall()
@@ -350,47 +349,48 @@ func fastInt(e ast.Expr) (intFn, bool) {
 		return nil, false
 	}
 	sel := e.AsSelect()
-	off, ok := portOffsets[identName(sel.Operand())+"."+sel.FieldName()]
+	get, ok := portFields[identName(sel.Operand())+"."+sel.FieldName()]
 	if !ok {
 		return nil, false
 	}
-	return func(c *evalContext) int64 { return int64(*(*int)(unsafe.Add(unsafe.Pointer(c.req), off))) }, true
+	return func(c *evalContext) int64 { return int64(get(c.req)) }, true
 }
 
-// stringAt reads the string at byte offset off in the Request: one closure
-// for every string variable and field, without a getter per field.
-func stringAt(off uintptr) strFn {
-	return func(c *evalContext) string { return *(*string)(unsafe.Add(unsafe.Pointer(c.req), off)) }
+// stringOf adapts a Request getter to the fast path's signature.
+func stringOf(get func(*Request) string) strFn {
+	return func(c *evalContext) string { return get(c.req) }
 }
 
-// Offsets in Request of the variables and fields the fast path reads.
+// The variables and fields the fast path reads, as plain getters of the
+// Request: typed code the compiler checks, so a field renamed or retyped
+// in Request breaks the build here rather than reading the wrong bytes.
 var (
-	stringVarOffsets = map[string]uintptr{
-		"method":     unsafe.Offsetof(Request{}.Method),
-		"user_agent": unsafe.Offsetof(Request{}.UserAgent),
-		"call_id":    unsafe.Offsetof(Request{}.CallID),
-		"auth_user":  unsafe.Offsetof(Request{}.AuthUser),
+	stringVars = map[string]func(*Request) string{
+		"method":     func(r *Request) string { return r.Method },
+		"user_agent": func(r *Request) string { return r.UserAgent },
+		"call_id":    func(r *Request) string { return r.CallID },
+		"auth_user":  func(r *Request) string { return r.AuthUser },
 	}
-	uriOffsets = map[string]uintptr{
-		"ruri": unsafe.Offsetof(Request{}.RURI),
-		"from": unsafe.Offsetof(Request{}.From),
-		"to":   unsafe.Offsetof(Request{}.To),
+	uriVars = map[string]func(*Request) *URI{
+		"ruri": func(r *Request) *URI { return &r.RURI },
+		"from": func(r *Request) *URI { return &r.From },
+		"to":   func(r *Request) *URI { return &r.To },
 	}
-	stringFieldOffsets, portOffsets = fieldOffsets()
+	stringFields, portFields = fieldGetters()
 )
 
-func fieldOffsets() (strs, ports map[string]uintptr) {
-	strs = map[string]uintptr{
-		"source.transport": unsafe.Offsetof(Request{}.Source) + unsafe.Offsetof(Source{}.Transport),
+func fieldGetters() (strs map[string]func(*Request) string, ports map[string]func(*Request) int) {
+	strs = map[string]func(*Request) string{
+		"source.transport": func(r *Request) string { return r.Source.Transport },
 	}
-	ports = map[string]uintptr{
-		"source.port": unsafe.Offsetof(Request{}.Source) + unsafe.Offsetof(Source{}.Port),
+	ports = map[string]func(*Request) int{
+		"source.port": func(r *Request) int { return r.Source.Port },
 	}
-	for name, off := range uriOffsets {
-		strs[name+".scheme"] = off + unsafe.Offsetof(URI{}.Scheme)
-		strs[name+".user"] = off + unsafe.Offsetof(URI{}.User)
-		strs[name+".host"] = off + unsafe.Offsetof(URI{}.Host)
-		ports[name+".port"] = off + unsafe.Offsetof(URI{}.Port)
+	for name, uri := range uriVars {
+		strs[name+".scheme"] = func(r *Request) string { return uri(r).Scheme }
+		strs[name+".user"] = func(r *Request) string { return uri(r).User }
+		strs[name+".host"] = func(r *Request) string { return uri(r).Host }
+		ports[name+".port"] = func(r *Request) int { return uri(r).Port }
 	}
 	return strs, ports
 }
