@@ -45,27 +45,49 @@ func Tune() int {
 	return DefaultGOGC
 }
 
-// Trimmer gives freed heap back to the operating system once the load that
-// made it has stopped: when no collection ran during one Interval (nothing
-// is allocating: the proxy is idle) and more than MinFree bytes of heap
-// are free but still resident, it runs debug.FreeOSMemory once. Under load
-// it does nothing, since collections run all the time then and the freed
+// Trimmer gives the heap a load left behind back to the operating system
+// once the load has stopped: when no collection ran during one Interval
+// (nothing is allocating: the proxy is idle) and the resident heap exceeds
+// the live heap of the last collection by more than MinFree, it runs
+// debug.FreeOSMemory once: a collection, then every free span returned.
+// Without a collection the garbage of the load is not even known to be
+// free, so the runtime's own scavenger cannot return it. Under load the
+// Trimmer does nothing: collections run all the time then, and the freed
 // spans are about to be reused.
 type Trimmer struct {
 	// Interval is how often the heap is looked at; zero means 10 s.
 	Interval time.Duration
-	// MinFree is the resident free heap worth a forced collection; zero
-	// means 16 MiB.
+	// MinFree is the heap beyond the live heap worth a forced collection;
+	// zero means 16 MiB.
 	MinFree uint64
 	// Logger receives one debug line per trim; nil means none.
 	Logger *slog.Logger
 }
 
-// The runtime/metrics read by a Trimmer.
-const (
-	metricCycles = "/gc/cycles/total:gc-cycles"
-	metricFree   = "/memory/classes/heap/free:bytes"
-)
+// The runtime/metrics read by a Trimmer: collections so far, the live heap
+// as the last one marked it, and the heap's resident classes (objects,
+// live or garbage; fragmentation; free spans not yet returned).
+var trimmerMetrics = []string{
+	"/gc/cycles/total:gc-cycles",
+	"/gc/heap/live:bytes",
+	"/memory/classes/heap/objects:bytes",
+	"/memory/classes/heap/unused:bytes",
+	"/memory/classes/heap/free:bytes",
+}
+
+// heapState is one reading of trimmerMetrics.
+type heapState struct {
+	cycles, live, resident uint64
+}
+
+func readHeap(samples []metrics.Sample) heapState {
+	metrics.Read(samples)
+	return heapState{
+		cycles:   samples[0].Value.Uint64(),
+		live:     samples[1].Value.Uint64(),
+		resident: samples[2].Value.Uint64() + samples[3].Value.Uint64() + samples[4].Value.Uint64(),
+	}
+}
 
 // Run watches the heap until ctx ends.
 func (t Trimmer) Run(ctx context.Context) {
@@ -77,9 +99,11 @@ func (t Trimmer) Run(ctx context.Context) {
 	if minFree == 0 {
 		minFree = 16 << 20
 	}
-	samples := []metrics.Sample{{Name: metricCycles}, {Name: metricFree}}
-	metrics.Read(samples)
-	lastCycles := samples[0].Value.Uint64()
+	samples := make([]metrics.Sample, len(trimmerMetrics))
+	for i, name := range trimmerMetrics {
+		samples[i].Name = name
+	}
+	last := readHeap(samples)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -88,16 +112,16 @@ func (t Trimmer) Run(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		metrics.Read(samples)
-		cycles, free := samples[0].Value.Uint64(), samples[1].Value.Uint64()
-		if cycles == lastCycles && free > minFree {
-			debug.FreeOSMemory() // a collection: counted below, so the next idle interval does not repeat it
+		now := readHeap(samples)
+		if now.cycles == last.cycles && now.resident > now.live+minFree {
+			debug.FreeOSMemory()
 			if t.Logger != nil {
-				t.Logger.Debug("idle: freed heap returned to the OS", "bytes", free)
+				t.Logger.Debug("idle: the heap of the last load returned to the OS", "resident", now.resident, "live", now.live)
 			}
-			metrics.Read(samples)
-			cycles = samples[0].Value.Uint64()
+			// FreeOSMemory's collection is counted here, so the next idle
+			// interval compares against it and does not repeat it.
+			now = readHeap(samples)
 		}
-		lastCycles = cycles
+		last = now
 	}
 }
