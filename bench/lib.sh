@@ -339,7 +339,10 @@ start_boxes() {
 	BOX_PIDS=()
 	local p
 	for p in $BOX_PORTS; do
-		sipp -sf "$WORK/uas.xml" -i $IP -p "$p" -nostdin -timeout 600s \
+		# -timeout is only a safety net should this script die without
+		# stop_boxes; it must outlive the longest run (the full suite
+		# takes about 15 minutes: 600 s once killed the boxes mid-run).
+		sipp -sf "$WORK/uas.xml" -i $IP -p "$p" -nostdin -timeout "${BOX_LIFETIME:-7200}s" \
 			>"$WORK/box-$p.out" 2>&1 &
 		BOX_PIDS+=($!)
 		PIDS+=($!)
@@ -419,7 +422,12 @@ RESULTS_HEADER='phase\tproxy\trate\tcalls\tok\tfailed\tfailed%%\tretrans\tcalls/
 # results.tsv and says whether the step held.
 step() {
 	local phase=$1 name=$2 rate=$3 secs=${4:-$STEP_SECS}
-	local port calls tag stf c0 c1 t0 t1 rc s0 s1 prof=
+	local port calls tag stf c0 c1 t0 t1 rc s0 s1 prof= b
+	# A dead box fails every call of whichever proxy runs next: say so
+	# rather than record it as the proxy's failure.
+	for b in "${BOX_PIDS[@]}"; do
+		kill -0 "$b" 2>/dev/null || { echo "a box (pid $b) has died before step $phase $name $rate: results from here are void" >&2; exit 1; }
+	done
 	port=$(proxy_port "$name")
 	calls=$((rate * secs))
 	tag="$phase-$name-$rate"
