@@ -386,7 +386,7 @@ func (s *Server) listen() ([]interface{ Close() error }, <-chan error, error) {
 		}
 	}
 	s.log.Info("sipfront serving", "listen", s.self.ListenString(), "advertise", s.self.HostPort(),
-		"graph", s.Graph().Hash, "max_inflight", s.MaxInflight())
+		"graph", s.Graph().Hash, "max_inflight", s.MaxInflight(), "transaction_linger", sip.Timer_J)
 	return closers, errc, nil
 }
 

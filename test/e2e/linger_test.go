@@ -18,6 +18,9 @@ func TestTransactionLinger(t *testing.T) {
 	caller, box := newRawUA(t, "alice", "127.0.0.1"), newRawUA(t, "box", "127.0.0.1")
 	port := freePort(t)
 	p := startProxy(t, writePolicy(t, dialogPolicy(port, box.addr, "")), addr(port), "--transaction-linger", "1s")
+	if !strings.Contains(p.log.String(), "transaction_linger=1s") {
+		t.Errorf("the start line does not say the linger in force:\n%s", tailLines(p.log.String(), 5))
+	}
 	cd, _ := rawCall(t, caller, box, p.addr, "bob")
 
 	info := cd.request("INFO", nil, nil)
