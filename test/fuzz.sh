@@ -15,7 +15,8 @@ for target in \
 	./lang:FuzzCSV \
 	./lang:FuzzLoad \
 	./compiler:FuzzCompile \
-	./compiler:FuzzCondition; do
+	./compiler:FuzzCondition \
+	./compiler/graph:FuzzFastPath; do
 	pkg=${target%%:*}
 	name=${target##*:}
 	echo "== $pkg $name ($FUZZTIME)"

@@ -143,7 +143,7 @@ func fastRequests() []Request {
 }
 
 // fastGraphAndStates is the graph and the states the conditions run in.
-func fastGraphAndStates(t *testing.T) (*Graph, []State) {
+func fastGraphAndStates(t testing.TB) (*Graph, []State) {
 	g := &Graph{
 		Proxy:   Proxy{Domains: []string{"example.com"}, Advertise: "sip.example.com:5060"},
 		Trusted: []*Trusted{{ID: "trusted.asterisk", Name: "asterisk", Sources: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")}}},
@@ -158,7 +158,7 @@ func fastGraphAndStates(t *testing.T) (*Graph, []State) {
 
 // agree checks that cond gives the same value and error-ness on the fast
 // path as on cel-go for every request and state.
-func agree(t *testing.T, cond *Condition, g *Graph, states []State) {
+func agree(t testing.TB, cond *Condition, g *Graph, states []State) {
 	t.Helper()
 	for i, req := range fastRequests() {
 		for j, st := range states {
