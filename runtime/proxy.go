@@ -316,6 +316,22 @@ func (s *Server) expired(d dialog.Dialog) {
 	}
 }
 
+// expireUnacked ends the dialogs whose 2xx was never acknowledged
+// (dialog.NoAckTimeout, or Config.NoAckTimeout) with one log line.
+func (s *Server) expireUnacked(now time.Time) {
+	noAck := cmp.Or(s.cfg.NoAckTimeout, dialog.NoAckTimeout)
+	if gone := s.dialogs.ExpireUnacked(noAck, now); len(gone) > 0 {
+		// One line a sweep: an overload can leave thousands.
+		s.log.Info("dialogs ended: their 2xx was never acknowledged", "count", len(gone),
+			"after", noAck, "first_call_id", gone[0].CallID)
+	}
+}
+
+// unackedEvery is how many sweeps apart the unacknowledged dialogs are
+// looked for: each look walks the whole table under its shard locks, and a
+// few seconds more on a 32 s timeout do not matter.
+const unackedEvery = 2
+
 // sweep ends dialogs older than proxy.max_call_duration and reconciles the
 // call counters now and then.
 func (s *Server) sweep(ctx context.Context) {
@@ -329,11 +345,8 @@ func (s *Server) sweep(ctx context.Context) {
 			if max := s.Graph().Proxy.MaxCallDuration; max > 0 {
 				s.dialogs.ExpireWith(max, now, s.expired)
 			}
-			noAck := cmp.Or(s.cfg.NoAckTimeout, dialog.NoAckTimeout)
-			if gone := s.dialogs.ExpireUnacked(noAck, now); len(gone) > 0 {
-				// One line a sweep: an overload can leave thousands.
-				s.log.Info("dialogs ended: their 2xx was never acknowledged", "count", len(gone),
-					"after", noAck, "first_call_id", gone[0].CallID)
+			if n%unackedEvery == 0 {
+				s.expireUnacked(now)
 			}
 			if n%30 == 0 {
 				if fixed := s.store.Reconcile(); fixed > 0 {

@@ -47,7 +47,8 @@ func Tune() int {
 
 // Trimmer gives the heap a load left behind back to the operating system
 // once the load has stopped: when no collection ran during one Interval
-// (nothing is allocating: the proxy is idle) and the resident heap exceeds
+// and less than MinFree was allocated in it (the proxy is idle) and the
+// resident heap exceeds
 // the live heap of the last collection by more than MinFree, it runs
 // debug.FreeOSMemory once: a collection, then every free span returned.
 // Without a collection the garbage of the load is not even known to be
@@ -73,20 +74,31 @@ var trimmerMetrics = []string{
 	"/memory/classes/heap/objects:bytes",
 	"/memory/classes/heap/unused:bytes",
 	"/memory/classes/heap/free:bytes",
+	"/gc/heap/allocs:bytes",
 }
 
 // heapState is one reading of trimmerMetrics.
 type heapState struct {
-	cycles, live, resident uint64
+	cycles, live, resident, allocated uint64
 }
 
 func readHeap(samples []metrics.Sample) heapState {
 	metrics.Read(samples)
 	return heapState{
-		cycles:   samples[0].Value.Uint64(),
-		live:     samples[1].Value.Uint64(),
-		resident: samples[2].Value.Uint64() + samples[3].Value.Uint64() + samples[4].Value.Uint64(),
+		cycles:    samples[0].Value.Uint64(),
+		live:      samples[1].Value.Uint64(),
+		resident:  samples[2].Value.Uint64() + samples[3].Value.Uint64() + samples[4].Value.Uint64(),
+		allocated: samples[5].Value.Uint64(),
 	}
+}
+
+// idleSince reports whether the process was idle between last and now: no
+// collection ran and it allocated less than quiet bytes. The first alone
+// is not enough: a large live heap (a big registrar or LCR table) under
+// light traffic can go minutes between collections while still working,
+// and forcing one every interval there would override GOGC.
+func (now heapState) idleSince(last heapState, quiet uint64) bool {
+	return now.cycles == last.cycles && now.allocated-last.allocated < quiet
 }
 
 // Run watches the heap until ctx ends.
@@ -113,7 +125,7 @@ func (t Trimmer) Run(ctx context.Context) {
 		case <-tick.C:
 		}
 		now := readHeap(samples)
-		if now.cycles == last.cycles && now.resident > now.live+minFree {
+		if now.idleSince(last, minFree) && now.resident > now.live+minFree {
 			debug.FreeOSMemory()
 			if t.Logger != nil {
 				t.Logger.Debug("idle: the heap of the last load returned to the OS", "resident", now.resident, "live", now.live)

@@ -62,3 +62,23 @@ func TestTuneDefault(t *testing.T) {
 		t.Errorf("GC percent in force %d, want %d", got, DefaultGOGC)
 	}
 }
+
+// TestIdleSince: an interval without a collection is idle only when little
+// was allocated in it (a big live heap under light traffic is not idle).
+func TestIdleSince(t *testing.T) {
+	last := heapState{cycles: 7, allocated: 1 << 30}
+	for _, c := range []struct {
+		name string
+		now  heapState
+		want bool
+	}{
+		{"nothing happened", heapState{cycles: 7, allocated: 1 << 30}, true},
+		{"a little allocated", heapState{cycles: 7, allocated: 1<<30 + 1<<20}, true},
+		{"working, no collection yet", heapState{cycles: 7, allocated: 1<<30 + 32<<20}, false},
+		{"a collection ran", heapState{cycles: 8, allocated: 1 << 30}, false},
+	} {
+		if got := c.now.idleSince(last, 16<<20); got != c.want {
+			t.Errorf("%s: idle %v, want %v", c.name, got, c.want)
+		}
+	}
+}
