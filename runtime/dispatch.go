@@ -83,18 +83,22 @@ func (s *Server) ownOptions(g *graph.Graph, req *sip.Request, tx sip.ServerTrans
 // downstream peer, so anything else is forged. A loop (the same request
 // back unchanged) is Validate's 482.
 func (s *Server) spoofedVia(req *sip.Request) bool {
-	own := false
-	for _, h := range req.Headers() {
-		if v, ok := h.(*sip.ViaHeader); ok && s.self.IsOwnVia(v) {
-			own = true
-			break
-		}
-	}
-	if !own {
+	if !s.carriesOwnVia(req) {
 		return false
 	}
 	src, err := netip.ParseAddrPort(req.Source())
 	return err != nil || !s.edge.IsPeer(src.Addr())
+}
+
+// carriesOwnVia reports whether one of req's Via headers is this proxy's:
+// the request has been through it already (a spiral, or a forgery).
+func (s *Server) carriesOwnVia(req *sip.Request) bool {
+	for _, h := range req.Headers() {
+		if v, ok := h.(*sip.ViaHeader); ok && s.self.IsOwnVia(v) {
+			return true
+		}
+	}
+	return false
 }
 
 // recoverPanic keeps one bad request from killing the process (P10).

@@ -32,11 +32,13 @@ const (
 // timers, for that long after the call's messages are done: at 2,500
 // calls/s that is 80,000 calls' transaction pairs, most of the proxy's
 // memory (BENCHMARKS.md). Kamailio and OpenSIPS keep a finished
-// transaction for 5 s and absorb what arrives later statelessly; so does
-// sipfront: a request retransmitted after the linger is relayed again (a
-// UAS answers it from its own transaction), a 2xx retransmitted after it
-// goes upstream statelessly (the stray 2xx path of runtime/forward), and a
-// late non-2xx final is dropped.
+// transaction for 5 s; so does sipfront, and what arrives later goes
+// without it (docs/serving.md#transactions has the whole table): an
+// INVITE of a call the dialog table tracks is dropped (Server.staleInvite),
+// another request is relayed again as a new transaction, a 2xx goes
+// upstream statelessly (the stray 2xx path of runtime/forward; dropped on
+// a topology-hidden or carrier leg, whose Via is gone), and a late non-2xx
+// final is dropped.
 //
 // The timers are process-wide sipgo globals read by every transaction, so
 // this is called once, before any Server starts (sipfront serve does it

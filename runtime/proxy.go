@@ -26,6 +26,9 @@ func (s *Server) initial(g *graph.Graph, req *sip.Request, tx sip.ServerTransact
 			s.relay.Reply(tx, req, 503, "Service Unavailable")
 			return
 		}
+		if s.staleInvite(req) {
+			return
+		}
 		// Shed before any work: under overload the cheapest answer is
 		// the one that keeps the proxy's backlog from growing.
 		if !s.admit() {
@@ -142,6 +145,27 @@ func recordRoutes(m sip.RequestMethod) bool {
 		return true
 	}
 	return false
+}
+
+// staleInvite drops an INVITE retransmitted after its server transaction
+// lingered out (dialog.Table.Retransmitted): relayed as a new call it
+// would move the live dialog to another member, reset its legs, and the
+// UAS's 482 (merged request) would end it. The caller still gets the 2xx
+// from the UAS's own retransmissions, relayed statelessly by their Via
+// (not on a topology-hidden leg: docs/serving.md#transactions). A spiral
+// (the call back through the proxy, with its Via) is not stale. It reports
+// whether req was dropped.
+func (s *Server) staleInvite(req *sip.Request) bool {
+	c := req.CSeq()
+	if c == nil || !s.dialogs.Retransmitted(sipmsg.CallID(req), sipmsg.Tag(req.From()), c.SeqNo) {
+		return false
+	}
+	if s.carriesOwnVia(req) {
+		return false // a spiral: the same call back through the proxy, not a retransmission
+	}
+	s.obs.Request(string(req.Method), DecidedInDialog)
+	s.log.Debug("INVITE retransmitted after its transaction: dropped", "call_id", sipmsg.CallID(req))
+	return true
 }
 
 // proxyInvite relays an initial INVITE to the targets of it, one after the

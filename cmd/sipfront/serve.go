@@ -50,8 +50,8 @@ another transport (tls, ws, wss) is refused with exit code 1, naming it.
 
 Transactions: a finished UDP transaction is kept --transaction-linger
 (default 5s, as Kamailio's tm wait timer) to absorb retransmissions, not
-RFC 3261's 32 s: a request retransmitted later is relayed again, a 2xx
-retransmitted later goes upstream statelessly (docs/serving.md).
+RFC 3261's 32 s; what arrives later goes without it (docs/serving.md,
+Transactions). --transaction-linger 32s restores RFC 3261's timers.
 
 Registrar: REGISTERs routed to the registrar are answered as RFC 3261 §10.3
 says (docs/registrar.md), and calls to registered users fork to their

@@ -332,7 +332,10 @@ func (s *Service) verify(a *graph.Auth, th *Throttle, req *graph.Request, ans *d
 	}
 	switch replay.Use(key, issued, nc, now, a.NonceTTL) {
 	case replayRepeated:
-		return s.fail(a, th, src, ans.Username, now, FailReplay, counts)
+		// The answer was right: a retransmission that outlived its
+		// transaction, or a replay by someone who learnt nothing. Neither
+		// is a guess, so it does not count toward a block.
+		return s.fail(a, th, src, ans.Username, now, FailReplay, false)
 	case replayUntracked:
 		return s.stale()
 	}

@@ -207,6 +207,31 @@ func TestReplayedNC(t *testing.T) {
 	}
 }
 
+// TestReplayDoesNotBlock: a right answer sent again (a retransmission
+// after the proxy's transaction linger, or a replay) is challenged but
+// does not count toward the brute-force block: the user's next answer
+// still passes.
+func TestReplayDoesNotBlock(t *testing.T) {
+	s, a, _ := newTestService(t)
+	a.MaxFailures = 2
+	if err := s.Reload(&graph.Graph{Credentials: []*graph.Credentials{a.Credentials}, Auth: []*graph.Auth{a}}); err != nil {
+		t.Fatal(err)
+	}
+	cl := client{user: "alice", password: "secret", alg: digest.MD5}
+	nonce := nonceOf(t, s, a, phone)
+	first := cl.answer(nonce, "INVITE", "sip:100@example.com")
+	for i := range 6 {
+		v := s.Authenticate(a, request("INVITE", "100", "alice", first, phone))
+		if want := map[bool]graph.AuthOutcome{true: graph.AuthOK, false: graph.AuthChallenge}[i == 0]; v.Outcome != want {
+			t.Fatalf("use %d: %+v", i+1, v)
+		}
+	}
+	cl.nc = 10
+	if v := s.Authenticate(a, request("INVITE", "100", "alice", cl.answer(nonce, "INVITE", "sip:100@example.com"), phone)); v.Outcome != graph.AuthOK {
+		t.Fatalf("the next answer after five replays: %+v (replays counted toward a block)", v)
+	}
+}
+
 func TestNonceBoundToSource(t *testing.T) {
 	s, a, _ := newTestService(t)
 	cl := client{user: "alice", password: "secret", alg: digest.MD5}

@@ -143,6 +143,20 @@ const (
 	Sibling
 )
 
+// Retransmitted reports whether an INVITE without a To tag, with these
+// Call-ID, From tag and CSeq, belongs to a call the table tracks: the
+// dialog exists and the CSeq is not above the caller's last. It is then a
+// retransmission that outlived the proxy's INVITE transaction (the caller
+// never heard the 2xx within the transaction linger), not a new call; a
+// new attempt of the same call (after a challenge) carries a higher CSeq.
+func (t *Table) Retransmitted(callID, fromTag string, cseq uint32) bool {
+	sh := t.shardFor(callID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e := sh.find(callID, fromTag)
+	return e != nil && e.d.CallerCSeq != 0 && cseq <= e.d.CallerCSeq
+}
+
 // Acked marks the 2xx of the dialog acknowledged, for an ACK relayed
 // without matching the table (dialog validation off); toTag must be the
 // answered one (not a fork's sibling).
@@ -163,8 +177,8 @@ func (t *Table) Acked(callID, fromTag, toTag string) {
 // For methods other than ACK and CANCEL the CSeq must not be lower than
 // the sender's last one (RFC 3261 §12.2.2). An equal one passes: it is a
 // retransmission whose transaction has ended (after the proxy's
-// transaction linger) or not started yet, and the far end's transaction
-// answers it again. Match records nothing: the caller calls Advance once
+// transaction linger) or not started yet, and the far end decides (most
+// answer it again or refuse it). Match records nothing: the caller calls Advance once
 // the request has passed every other check, so that a refused request (a
 // forged route set) cannot raise the CSeq and lock the real party out.
 func (t *Table) Match(callID, fromTag, toTag string, cseq uint32, method sip.RequestMethod) (Dialog, Side, Verdict) {

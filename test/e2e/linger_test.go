@@ -74,3 +74,28 @@ func countRequests(msgs [][]byte, method string) int {
 	}
 	return n
 }
+
+// TestInviteRetransmittedAfterLinger: a caller that never heard the 2xx
+// retransmits its INVITE after the INVITE transaction lingered out. That
+// copy must not be relayed as a new call (the box would see a second
+// INVITE, answer 482 as a merged request, and the live call would be
+// ended under the caller): it is dropped, and the call goes on.
+func TestInviteRetransmittedAfterLinger(t *testing.T) {
+	caller, box := newRawUA(t, "alice", "127.0.0.1"), newRawUA(t, "box", "127.0.0.1")
+	port := freePort(t)
+	p := startProxy(t, writePolicy(t, dialogPolicy(port, box.addr, "")), addr(port), "--transaction-linger", "1s")
+	cd, bd := rawCall(t, caller, box, p.addr, "bob")
+
+	time.Sleep(2 * time.Second) // past the 1 s linger
+	caller.send(t, p.addr, cd.invite)
+	time.Sleep(500 * time.Millisecond) // would a relayed copy reach the box?
+	if n := countRequests(box.received(), "INVITE"); n != 1 {
+		t.Fatalf("the box got %d INVITEs, want 1: the late retransmission was relayed as a new call", n)
+	}
+	if got := transact(t, bd, sip.INFO, caller, 200); got != 200 {
+		t.Errorf("INFO from the box after the late retransmission: %d, want 200", got)
+	}
+	if got := transact(t, cd, sip.BYE, box, 200); got != 200 {
+		t.Errorf("BYE after the late retransmission: %d, want 200 (the dialog was disturbed)", got)
+	}
+}

@@ -170,6 +170,7 @@ type rawDialog struct {
 	routes              []string // route set, in Route order
 	cseq                int
 	proxy               string // where requests are sent (the proxy)
+	invite              []byte // the caller's initial INVITE, as sent
 }
 
 // request builds an in-dialog request; routes overrides the route set when
@@ -250,7 +251,8 @@ func rawCallEarly(t *testing.T, caller, box *rawUA, proxy, user string, early fu
 	if ok.StatusCode != 200 {
 		t.Fatalf("call answered %d, want 200", ok.StatusCode)
 	}
-	cd := &rawDialog{ua: caller, callID: cid, local: from, remote: to, localTag: ftag, cseq: 1, proxy: proxy}
+	cd := &rawDialog{ua: caller, callID: cid, local: from, remote: to, localTag: ftag, cseq: 1, proxy: proxy,
+		invite: append(inv, body...)}
 	cd.remoteTag, _ = ok.To().Params.Get("tag")
 	cd.target = ok.Contact().Address.String()
 	rr := ok.GetHeaders("Record-Route")
