@@ -228,3 +228,31 @@ func TestExpireUnacked(t *testing.T) {
 		t.Errorf("active on m1: %d, want 4 (acked, acked-off, early, recent)", n)
 	}
 }
+
+// TestRetransmitted: an INVITE with a tracked Call-ID and From tag and a
+// CSeq not above the caller's last is a late retransmission; a higher CSeq
+// (a new attempt after a challenge), another From tag or Call-ID, or a
+// dialog whose INVITE was never recorded is not.
+func TestRetransmitted(t *testing.T) {
+	tab := New(nil)
+	tab.Start(member("m1"), "c", "caller-tag", "a", "b")
+	tab.Start(member("m1"), "unrecorded", "caller-tag", "a", "b")
+	tab.entryOf("c", "caller-tag").CallerCSeq = 3
+	for _, c := range []struct {
+		name          string
+		callID, tag   string
+		cseq          uint32
+		retransmitted bool
+	}{
+		{"the INVITE again", "c", "caller-tag", 3, true},
+		{"an older CSeq", "c", "caller-tag", 1, true},
+		{"a new attempt (after a challenge)", "c", "caller-tag", 4, false},
+		{"another caller tag (a fork upstream)", "c", "other-tag", 3, false},
+		{"another Call-ID", "d", "caller-tag", 3, false},
+		{"no CSeq recorded", "unrecorded", "caller-tag", 1, false},
+	} {
+		if got := tab.Retransmitted(c.callID, c.tag, c.cseq); got != c.retransmitted {
+			t.Errorf("%s: %v, want %v", c.name, got, c.retransmitted)
+		}
+	}
+}
