@@ -211,10 +211,7 @@ func (t *Table) Match(callID, fromTag, toTag string, cseq uint32, method sip.Req
 	if method == sip.ACK || method == sip.CANCEL {
 		return e.d, side, Known
 	}
-	last := &e.d.CallerCSeq
-	if side == Callee {
-		last = &e.d.CalleeCSeq
-	}
+	last := e.d.lastCSeq(side)
 	if *last != 0 && cseq < *last {
 		return e.d, side, OldCSeq
 	}
@@ -239,13 +236,17 @@ func (t *Table) Advance(d Dialog, side Side, method sip.RequestMethod, cseq uint
 	case side == Callee && !e.d.Established:
 		return // early: a fork's callees each count their own (see Match)
 	}
-	last := &e.d.CallerCSeq
-	if side == Callee {
-		last = &e.d.CalleeCSeq
-	}
-	if cseq > *last {
+	if last := e.d.lastCSeq(side); cseq > *last {
 		*last = cseq
 	}
+}
+
+// lastCSeq is where the highest CSeq side sent is kept.
+func (d *Dialog) lastCSeq(side Side) *uint32 {
+	if side == Callee {
+		return &d.CalleeCSeq
+	}
+	return &d.CallerCSeq
 }
 
 func cseqOf(req *sip.Request) uint32 {
