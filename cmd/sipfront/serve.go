@@ -174,6 +174,7 @@ func serve(cmd *cobra.Command, path string, o serveOptions) error {
 	bg.Go(func() { reg.Run(runCtx, time.Second) })
 	log.Debug("garbage collector", "gogc", gogc)
 	bg.Go(func() { memory.Trimmer{Logger: log}.Run(runCtx) })
+	memory.StackBallast(runCtx)
 	bg.Go(func() {
 		select { // probes leave from the proxy's listeners: wait for them
 		case <-srv.Ready():
