@@ -371,7 +371,7 @@ start_proxy() {
 	sipfront)
 		local env=()
 		[ -n "$PROFILE_RATE" ] && env=(SIPFRONT_PPROF=$PPROF_ADDR)
-		env "${env[@]}" GOMAXPROCS=$SF_PROCS "$SF_BIN" serve --log-level warn --state-dir "$WORK/state" "$WORK/policy" >"$WORK/sipfront.log" 2>&1 &
+		env "${env[@]}" GOMAXPROCS=$SF_PROCS "$SF_BIN" serve ${SF_EXTRA:-} --log-level warn --state-dir "$WORK/state" "$WORK/policy" >"$WORK/sipfront.log" 2>&1 &
 		PROXY_PID[$1]=$!
 		;;
 	esac

@@ -19,7 +19,8 @@
 #        SKIP=kamailio PROFILE_RATE=1500 PROFILE_PHASE=fixed bench/run.sh
 # Env:   RATES, STEP_SECS, FIXED_RATES, PAIRS, FIXED_SECS, MEM_RATE,
 #        MEM_SECS, IDLE_SECS, RELOAD_RATE, RELOAD_SECS, WORK, SKIP,
-#        SIPFRONT_BIN, GOMAXPROCS, KAM_CHILDREN, TOTAL_BUDGET (capacity, s).
+#        SIPFRONT_BIN, GOMAXPROCS, KAM_CHILDREN, TOTAL_BUDGET (capacity, s),
+#        SF_EXTRA (more serve flags, e.g. "--transaction-linger 2s").
 # Output: WORK/summary.md (also printed), WORK/results.tsv (every step),
 #         WORK/memory-PROXY.tsv (PSS over time).
 set -u -o pipefail
