@@ -104,7 +104,7 @@ reload_phase() {
 summary() {
 	echo "# sipfront vs $KAM_VERSION, $(date -u +'%Y-%m-%d %H:%M UTC')"
 	echo
-	echo "$(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)); kamailio children=$KAM_CHILDREN, sipfront GOMAXPROCS=$SF_PROCS; load average at the end:$(uptime | sed 's/.*load average://')"
+	echo "$(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)); kamailio children=$KAM_CHILDREN, sipfront GOMAXPROCS=$SF_PROCS${SF_EXTRA:+ serve $SF_EXTRA}; load average at the end:$(uptime | sed 's/.*load average://')"
 	echo
 	if grep -q '^capacity' "$WORK/results.tsv"; then
 		echo '## Capacity'

@@ -12,6 +12,7 @@ package metrics
 
 import (
 	"net/http"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -106,8 +107,19 @@ func New(reg *prometheus.Registry) *Metrics {
 	m.changeC.init(func(id graph.ID) prometheus.Counter { return m.changes.WithLabelValues(string(id)) })
 
 	reg.MustRegister(m.requests, m.responses, m.relays, m.failovers, m.changes, reloads, m.decision,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		goCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// goCollector is the Go runtime's collector with its default metrics and
+// one more: the stack new goroutines start with
+// (go_gc_stack_starting_size_bytes), which serve's stack ballast keeps at
+// a request's depth (runtime/memory, docs/serving.md#memory). Many
+// long-lived shallow goroutines (thousands of TCP connections) pull it
+// down, and the operator sees it here.
+func goCollector() prometheus.Collector {
+	return collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
+		collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/stack/starting-size:bytes$`)}))
 }
 
 func counterVec(name, help string, labels ...string) *prometheus.CounterVec {

@@ -166,6 +166,9 @@ func TestCountersAndGauges(t *testing.T) {
 	if f["go_goroutines"] == nil {
 		t.Error("Go runtime collector missing")
 	}
+	if f["go_gc_stack_starting_size_bytes"] == nil {
+		t.Error("the starting goroutine stack (the stack ballast's effect) is not exported")
+	}
 
 	// Ending calls is visible at the next scrape, with no bookkeeping.
 	st.EndCall("call-0", "tag")
