@@ -14,7 +14,7 @@ const StackDepth = 12 << 10
 // collection averages over every goroutine it scans: with up to about 50
 // other parked goroutines (a UDP proxy's listeners, timers and calls in
 // flight) new goroutines start at 16 KiB; with 100–200 at 8 KiB, with
-// 500 or more at 4 KiB (measured). Thousands of long-lived TCP connection
+// 500 or more at 4 KiB (measured). Hundreds of long-lived TCP connection
 // readers therefore dilute it; go_gc_stack_starting_size_bytes shows it.
 const BallastGoroutines = 128
 

@@ -115,7 +115,7 @@ func New(reg *prometheus.Registry) *Metrics {
 // one more: the stack new goroutines start with
 // (go_gc_stack_starting_size_bytes), which serve's stack ballast keeps at
 // a request's depth (runtime/memory, docs/serving.md#memory). Many
-// long-lived shallow goroutines (thousands of TCP connections) pull it
+// long-lived shallow goroutines (hundreds of TCP connections) pull it
 // down, and the operator sees it here.
 func goCollector() prometheus.Collector {
 	return collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
